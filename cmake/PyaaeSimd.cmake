@@ -1,0 +1,21 @@
+# SIMD: sources that hold AVX2+FMA micro-kernels get those flags and nothing else does,
+# so the module still loads on processors without AVX2; which path runs is chosen at run time.
+include(CheckCXXCompilerFlag)
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  check_cxx_compiler_flag("-mavx2 -mfma" PYAAE_HAVE_AVX2_FLAGS)
+  set(PYAAE_AVX2_FLAGS -mavx2 -mfma)
+elseif(MSVC)
+  set(PYAAE_HAVE_AVX2_FLAGS ON)
+  set(PYAAE_AVX2_FLAGS /arch:AVX2)
+endif()
+if(NOT CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64|i.86")
+  set(PYAAE_HAVE_AVX2_FLAGS OFF)
+endif()
+
+function(pyaae_add_avx2_sources target)
+  if(PYAAE_HAVE_AVX2_FLAGS)
+    target_sources(${target} PRIVATE ${ARGN})
+    set_source_files_properties(${ARGN} PROPERTIES COMPILE_OPTIONS "${PYAAE_AVX2_FLAGS}")
+    target_compile_definitions(${target} PRIVATE PYAAE_HAVE_AVX2=1)
+  endif()
+endfunction()

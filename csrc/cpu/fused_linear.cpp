@@ -1,0 +1,155 @@
+// CPU fused linear layer: maps the forward and backward passes onto GemmProblems and runs them on
+// the SIMD back end chosen at run time, split over threads.
+#include "pyaae/fused_linear.h"
+
+#include <algorithm>
+
+#include "gemm.h"
+#include "pyaae/cpu_features.h"
+#include "thread_pool.h"
+
+namespace pyaae {
+namespace {
+
+using cpu::GemmProblem;
+
+cpu::GemmTileFn current_gemm() {
+#if defined(PYAAE_HAVE_AVX2)
+  if (current_simd_level() == SimdLevel::Avx2) return cpu::gemm_tile_avx2();
+#endif
+  return cpu::gemm_tile_generic();
+}
+
+// Below this many flops a second thread costs more (waking it, packing twice) than it saves.
+constexpr double kMinFlopsPerThread = 2.0e6;
+// Thread slices are multiples of this, so that register tiles (6 or 4 rows, 16 or 8 columns) are
+// never split between threads.
+constexpr int64_t kSliceAlign = 48;
+
+// C = epilogue(0) for an empty reduction: what nn.Linear gives for in_features == 0, and a zero
+// weight gradient (with zero bias gradient) for an empty batch.
+void gemm_empty_reduction(const GemmProblem& p) {
+  dispatch_activation(p.activation, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    for (int64_t i = 0; i < p.m; ++i) {
+      for (int64_t j = 0; j < p.n; ++j) {
+        p.c[i * p.ldc + j] = activate<A>(p.bias != nullptr ? p.bias[j] : 0.0f, p.negative_slope);
+      }
+    }
+  });
+  if (p.row_sums != nullptr) std::fill(p.row_sums, p.row_sums + p.m, 0.0f);
+}
+
+void run_gemm(const GemmProblem& p, int num_threads) {
+  if (p.m == 0 || p.n == 0) return;
+  if (p.k == 0) {
+    gemm_empty_reduction(p);
+    return;
+  }
+  const cpu::GemmTileFn tile = current_gemm();
+  const double flops = 2.0 * static_cast<double>(p.m) * static_cast<double>(p.n) * static_cast<double>(p.k);
+  const bool split_columns = p.n >= p.m;
+  const int64_t extent = split_columns ? p.n : p.m;
+  int64_t threads = std::min<int64_t>(num_threads, static_cast<int64_t>(flops / kMinFlopsPerThread));
+  threads = std::max<int64_t>(1, std::min<int64_t>(threads, (extent + kSliceAlign - 1) / kSliceAlign));
+  if (threads == 1) {
+    tile(p, 0, p.m, 0, p.n);
+    return;
+  }
+  const int64_t slices = (extent + kSliceAlign - 1) / kSliceAlign;
+  auto task = [&](int t) {
+    const int64_t begin = std::min(extent, slices * t / threads * kSliceAlign);
+    const int64_t end = std::min(extent, slices * (t + 1) / threads * kSliceAlign);
+    if (begin >= end) return;
+    if (split_columns) {
+      tile(p, 0, p.m, begin, end);
+    } else {
+      tile(p, begin, end, 0, p.n);
+    }
+  };
+  cpu::parallel_for(static_cast<int>(threads), task);
+}
+
+// grad_bias alone (no weight gradient wanted, or no input features to carry it): sum over the
+// batch of grad_y * act'(y), accumulated in double like the fused path.
+void bias_grad_only(const LinearBackwardArgs& g) {
+  dispatch_activation(g.activation, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    for (int64_t o = 0; o < g.out_features; ++o) {
+      double sum = 0.0;
+      for (int64_t i = 0; i < g.batch; ++i) {
+        const int64_t off = i * g.out_features + o;
+        float v = g.grad_y[off];
+        if constexpr (A != Activation::Identity) v *= activation_grad_from_output<A>(g.y[off], g.negative_slope);
+        sum += v;
+      }
+      g.grad_bias[o] = static_cast<float>(sum);
+    }
+  });
+}
+
+}  // namespace
+
+void linear_forward_cpu(const LinearForwardArgs& f) {
+  GemmProblem p;
+  p.m = f.batch;
+  p.n = f.out_features;
+  p.k = f.in_features;
+  p.a = f.x;
+  p.a_row_stride = f.in_features;
+  p.a_col_stride = 1;
+  p.b = f.weight;  // B = W^T
+  p.b_row_stride = 1;
+  p.b_col_stride = f.in_features;
+  p.c = f.y;
+  p.ldc = f.out_features;
+  p.bias = f.bias;
+  p.activation = f.activation;
+  p.negative_slope = f.negative_slope;
+  run_gemm(p, f.num_threads);
+}
+
+void linear_backward_cpu(const LinearBackwardArgs& g) {
+  // G = grad_y * act'(y) is never stored: both GEMMs form it while packing their A operand.
+  if (g.grad_x != nullptr) {
+    GemmProblem p;  // grad_x = G W
+    p.m = g.batch;
+    p.n = g.in_features;
+    p.k = g.out_features;
+    p.a = g.grad_y;
+    p.a_y = g.y;
+    p.a_row_stride = g.out_features;
+    p.a_col_stride = 1;
+    p.a_grad_activation = g.activation;
+    p.b = g.weight;
+    p.b_row_stride = g.in_features;
+    p.b_col_stride = 1;
+    p.c = g.grad_x;
+    p.ldc = g.in_features;
+    p.negative_slope = g.negative_slope;
+    run_gemm(p, g.num_threads);
+  }
+  const bool fused_bias = g.grad_weight != nullptr && g.in_features > 0;
+  if (g.grad_weight != nullptr) {
+    GemmProblem p;  // grad_weight = G^T x, grad_bias = row sums of G^T
+    p.m = g.out_features;
+    p.n = g.in_features;
+    p.k = g.batch;
+    p.a = g.grad_y;
+    p.a_y = g.y;
+    p.a_row_stride = 1;
+    p.a_col_stride = g.out_features;
+    p.a_grad_activation = g.activation;
+    p.b = g.x;
+    p.b_row_stride = g.in_features;
+    p.b_col_stride = 1;
+    p.c = g.grad_weight;
+    p.ldc = g.in_features;
+    p.negative_slope = g.negative_slope;
+    p.row_sums = fused_bias ? g.grad_bias : nullptr;
+    run_gemm(p, g.num_threads);
+  }
+  if (g.grad_bias != nullptr && !fused_bias) bias_grad_only(g);
+}
+
+}  // namespace pyaae

@@ -1,0 +1,41 @@
+// Fused linear layer y = act(x W^T + b) in nn.Linear layout: x [batch, in], W [out, in], b [out].
+// Arrays are C-contiguous float32; callers (the binding) validate them and allocate every output.
+#pragma once
+
+#include <cstdint>
+
+#include "pyaae/activation.h"
+
+namespace pyaae {
+
+struct LinearForwardArgs {
+  const float* x = nullptr;     // [batch, in]
+  const float* weight = nullptr;  // [out, in]
+  const float* bias = nullptr;  // [out] or null
+  float* y = nullptr;           // [batch, out]
+  int64_t batch = 0, in_features = 0, out_features = 0;
+  Activation activation = Activation::Identity;
+  float negative_slope = 0.0f;
+  int num_threads = 1;
+};
+
+// Gradients of a loss through y = act(x W^T + b), given dL/dy and the saved output y. Any of
+// grad_x, grad_weight, grad_bias may be null and is then neither computed nor written.
+struct LinearBackwardArgs {
+  const float* grad_y = nullptr;  // [batch, out]
+  const float* y = nullptr;       // [batch, out]; unused for the identity activation
+  const float* x = nullptr;       // [batch, in]
+  const float* weight = nullptr;  // [out, in]
+  float* grad_x = nullptr;        // [batch, in]
+  float* grad_weight = nullptr;   // [out, in]
+  float* grad_bias = nullptr;     // [out]
+  int64_t batch = 0, in_features = 0, out_features = 0;
+  Activation activation = Activation::Identity;
+  float negative_slope = 0.0f;
+  int num_threads = 1;
+};
+
+void linear_forward_cpu(const LinearForwardArgs& args);
+void linear_backward_cpu(const LinearBackwardArgs& args);
+
+}  // namespace pyaae
