@@ -1,0 +1,22 @@
+"""pyaae: Adversarial Autoencoders (Makhzani et al., 2015) on hand-written C++/CUDA kernels.
+
+Subpackages: :mod:`pyaae.ops` (differentiable kernel ops), :mod:`pyaae.reference` (their pure-PyTorch
+oracle), :mod:`pyaae.nn` (modules built from fused layers).
+"""
+from . import nn, ops, reference
+from ._build_info import build_info
+from ._simd import get_simd_level, set_simd_level
+from ._threads import get_num_threads, set_num_threads
+from ._version import __version__
+
+__all__ = [
+    "__version__",
+    "build_info",
+    "get_num_threads",
+    "get_simd_level",
+    "nn",
+    "ops",
+    "reference",
+    "set_num_threads",
+    "set_simd_level",
+]

@@ -1,0 +1,59 @@
+"""nn.Module wrappers of the fused linear layer."""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+from torch import nn
+
+from .. import ops
+from .._activations import check_activation
+from .._dispatch import check_backend
+
+
+class FusedLinear(nn.Module):
+    """``activation(x @ weight.T + bias)`` as one fused kernel call.
+
+    Parameters and state_dict keys (``weight`` [out, in], ``bias`` [out]) are those of
+    ``nn.Linear``, initialized the same way, so state_dicts load in either direction.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        activation: str = "identity",
+        negative_slope: float = 0.2,
+        backend: str = "auto",
+        device: Optional[torch.device] = None,
+        dtype: Optional[torch.dtype] = None,
+    ) -> None:
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        check_activation(activation, negative_slope)
+        check_backend(backend)
+        self.in_features, self.out_features = in_features, out_features
+        self.activation, self.negative_slope, self.backend = activation, negative_slope, backend
+        factory = {"device": device, "dtype": dtype}
+        self.weight = nn.Parameter(torch.empty(out_features, in_features, **factory))
+        self.bias = nn.Parameter(torch.empty(out_features, **factory)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """nn.Linear's initialization: Kaiming-uniform weight, uniform bias in +-1/sqrt(in)."""
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ops.fused_linear(x, self.weight, self.bias, self.activation, self.negative_slope,
+                                backend=self.backend)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}, activation={self.activation!r}, backend={self.backend!r}")

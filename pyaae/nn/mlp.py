@@ -1,0 +1,71 @@
+"""Multi-layer perceptron built from fused layers."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+from torch import nn
+
+from .._activations import torch_activation_module
+from .._dispatch import check_backend
+from .fused_linear import FusedLinear
+
+
+class FusedMLP(nn.Sequential):
+    """``sizes[0] -> sizes[1] -> ... -> sizes[-1]``, one FusedLinear per step, ``activation`` after every
+    hidden layer and ``out_activation`` (None: identity) after the last.
+
+    The state_dict keys are ``"{i}.weight"`` and ``"{i}.bias"`` for layer i: those of
+    ``nn.Sequential(nn.Linear, nn.Linear, ...)``, so a FusedMLP's state_dict loads into such a stack of
+    nn.Linear layers, and into a FusedMLP of any backend. ``to_torch()`` gives the equivalent
+    ``nn.Sequential`` with activation modules between the layers.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str = "relu",
+        out_activation: Optional[str] = None,
+        backend: str = "auto",
+        bias: bool = True,
+        negative_slope: float = 0.2,
+        device: Optional[torch.device] = None,
+        dtype: Optional[torch.dtype] = None,
+    ) -> None:
+        sizes = list(sizes)
+        if len(sizes) < 2:
+            raise ValueError(f"sizes must list at least an input and an output size, got {sizes!r}")
+        check_backend(backend)
+        last = len(sizes) - 2
+        layers = [
+            FusedLinear(n_in, n_out, bias=bias,
+                        activation=(out_activation or "identity") if i == last else activation,
+                        negative_slope=negative_slope, backend=backend, device=device, dtype=dtype)
+            for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))
+        ]
+        super().__init__(*layers)
+        self.sizes = sizes
+
+    @property
+    def backend(self) -> str:
+        """The backend of every layer; assigning it switches them all."""
+        return self[0].backend
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        check_backend(value)
+        for layer in self:
+            layer.backend = value
+
+    def to_torch(self) -> nn.Sequential:
+        """An ``nn.Sequential`` of ``nn.Linear`` and activation modules computing the same function,
+        with copies of this MLP's parameters."""
+        modules = []
+        for layer in self:
+            linear = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None,
+                               device=layer.weight.device, dtype=layer.weight.dtype)
+            linear.load_state_dict(layer.state_dict())
+            modules.append(linear)
+            if layer.activation != "identity":
+                modules.append(torch_activation_module(layer.activation, layer.negative_slope))
+        return nn.Sequential(*modules)

@@ -1,0 +1,82 @@
+"""Fused linear layer ``act(x @ W.T + b)``: checks, backend choice, and the autograd Function over
+the C++ kernels."""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from .. import reference
+from .._activations import check_activation
+from .._checks import check_linear_args
+from .._dispatch import use_kernels
+from .._extension import require_extension
+from .._threads import get_num_threads
+
+
+def _array(t: Optional[torch.Tensor]):
+    """A zero-copy NumPy view for the kernels (None stays None)."""
+    return None if t is None else t.detach().numpy()
+
+
+class _FusedLinearFunction(torch.autograd.Function):
+    """Kernel forward and backward; the backward needs only the saved output, not the pre-activation."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
+                activation: str, negative_slope: float) -> torch.Tensor:
+        kernels = require_extension()
+        code = kernels.ACTIVATIONS[activation]
+        y = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype)
+        kernels.linear_forward(_array(x), _array(weight), _array(bias), _array(y), code, negative_slope, get_num_threads())
+        ctx.save_for_backward(x, weight, y)
+        ctx.code, ctx.negative_slope, ctx.has_bias = code, negative_slope, bias is not None
+        return y
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_y: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
+        x, weight, y = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        grad_y = grad_y.contiguous()
+        grad_x = torch.empty_like(x) if need_x else None
+        grad_w = torch.empty_like(weight) if need_w else None
+        grad_b = torch.empty(weight.shape[0], dtype=weight.dtype) if need_b and ctx.has_bias else None
+        require_extension().linear_backward(
+            _array(grad_y), _array(y), _array(x), _array(weight), _array(grad_x), _array(grad_w), _array(grad_b),
+            ctx.code, ctx.negative_slope, get_num_threads())
+        return grad_x, grad_w, grad_b, None, None
+
+
+def fused_linear(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    activation: str = "relu",
+    negative_slope: float = 0.2,
+    *,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """``activation(x @ weight.T + bias)`` in one pass, differentiable.
+
+    Args:
+        x: input ``[..., in_features]``; leading dimensions are flattened as in ``F.linear``.
+        weight: ``[out_features, in_features]`` (nn.Linear layout).
+        bias: ``[out_features]`` or None.
+        activation: one of "identity", "relu", "leaky_relu", "sigmoid", "tanh".
+        negative_slope: slope of leaky_relu for negative inputs (>= 0).
+        backend: "auto" (the kernels where built for this device and dtype, else the reference),
+            "kernels" (an error where they cannot run) or "reference" (pure PyTorch).
+
+    Non-contiguous inputs are copied to contiguous ones first; NaN and Inf propagate as in PyTorch.
+    """
+    check_linear_args(x, weight, bias)
+    check_activation(activation, negative_slope)
+    if not use_kernels(backend, x.device, x.dtype):
+        return reference.fused_linear(x, weight, bias, activation, negative_slope)
+    leading = x.shape[:-1]
+    x2d = x.reshape(-1, x.shape[-1]).contiguous()
+    y = _FusedLinearFunction.apply(
+        x2d, weight.contiguous(), None if bias is None else bias.contiguous(), activation, float(negative_slope))
+    return y.reshape(*leading, weight.shape[0])
