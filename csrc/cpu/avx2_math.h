@@ -70,4 +70,21 @@ inline __m256 activate_ps(__m256 x, __m256 negative_slope) {
   }
 }
 
+// activation_grad_from_output (pyaae/activation.h), 8 outputs at a time.
+template <Activation A>
+inline __m256 activation_grad_ps(__m256 y, __m256 negative_slope) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  if constexpr (A == Activation::Identity) {
+    return one;
+  } else if constexpr (A == Activation::ReLU) {
+    return _mm256_and_ps(_mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_NLE_UQ), one);
+  } else if constexpr (A == Activation::LeakyReLU) {
+    return _mm256_blendv_ps(negative_slope, one, _mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GT_OQ));
+  } else if constexpr (A == Activation::Sigmoid) {
+    return _mm256_mul_ps(y, _mm256_sub_ps(one, y));
+  } else {
+    return _mm256_fnmadd_ps(y, y, one);
+  }
+}
+
 }  // namespace pyaae::cpu::avx2

@@ -6,7 +6,7 @@
 #include "fma_peak.h"
 #include "pyaae/cpu_features.h"
 #include "pyaae/diagnostics.h"
-#include "thread_pool.h"
+#include "parallel.h"
 
 namespace pyaae {
 namespace cpu {

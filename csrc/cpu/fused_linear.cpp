@@ -6,7 +6,7 @@
 
 #include "gemm.h"
 #include "pyaae/cpu_features.h"
-#include "thread_pool.h"
+#include "parallel.h"
 
 namespace pyaae {
 namespace {
@@ -22,9 +22,10 @@ cpu::GemmTileFn current_gemm() {
 
 // Below this many flops a second thread costs more (waking it, packing twice) than it saves.
 constexpr double kMinFlopsPerThread = 2.0e6;
-// Thread slices are multiples of this, so that register tiles (6 or 4 rows, 16 or 8 columns) are
-// never split between threads.
-constexpr int64_t kSliceAlign = 48;
+// Thread slices are multiples of these, so that no register tile (16 or 8 columns, 6 or 4 rows) is
+// split between threads, while slices stay fine enough to balance the threads' work.
+constexpr int64_t kColumnAlign = 16;
+constexpr int64_t kRowAlign = 12;
 
 // C = epilogue(0) for an empty reduction: what nn.Linear gives for in_features == 0, and a zero
 // weight gradient (with zero bias gradient) for an empty batch.
@@ -50,16 +51,17 @@ void run_gemm(const GemmProblem& p, int num_threads) {
   const double flops = 2.0 * static_cast<double>(p.m) * static_cast<double>(p.n) * static_cast<double>(p.k);
   const bool split_columns = p.n >= p.m;
   const int64_t extent = split_columns ? p.n : p.m;
+  const int64_t align = split_columns ? kColumnAlign : kRowAlign;
+  const int64_t slices = (extent + align - 1) / align;
   int64_t threads = std::min<int64_t>(num_threads, static_cast<int64_t>(flops / kMinFlopsPerThread));
-  threads = std::max<int64_t>(1, std::min<int64_t>(threads, (extent + kSliceAlign - 1) / kSliceAlign));
+  threads = std::max<int64_t>(1, std::min(threads, slices));
   if (threads == 1) {
     tile(p, 0, p.m, 0, p.n);
     return;
   }
-  const int64_t slices = (extent + kSliceAlign - 1) / kSliceAlign;
   auto task = [&](int t) {
-    const int64_t begin = std::min(extent, slices * t / threads * kSliceAlign);
-    const int64_t end = std::min(extent, slices * (t + 1) / threads * kSliceAlign);
+    const int64_t begin = std::min(extent, slices * t / threads * align);
+    const int64_t end = std::min(extent, slices * (t + 1) / threads * align);
     if (begin >= end) return;
     if (split_columns) {
       tile(p, 0, p.m, begin, end);

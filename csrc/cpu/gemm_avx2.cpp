@@ -95,14 +95,88 @@ struct Avx2Kernel {
     store_row(c + 5 * ldc, c50, c51);
   }
 
-  // B = W^T (rs == 1, columns of B are rows of W): 8x8 transposes turn 16 row reads of W into
-  // the packed panel's k-major layout. Other layouts use the portable packer.
+  // Vectorized panels of A for the two layouts the fused layer uses; others take the portable path.
+  // Both store 8 floats per k step where the panel holds 6: the 2 extra are overwritten by the next
+  // step, and the buffer has slack for the last one.
+  template <Activation G, bool Sums>
+  static void pack_a_panel(const GemmProblem& p, int64_t row0, int rows, int64_t p0, int64_t kc, float* out,
+                           double* sums) {
+    const int64_t rs = p.a_row_stride, cs = p.a_col_stride;
+    const __m256 slope = _mm256_set1_ps(p.negative_slope);
+    auto load = [&](int64_t off) {
+      const __m256 v = _mm256_loadu_ps(p.a + off);
+      if constexpr (G == Activation::Identity) return v;
+      return _mm256_mul_ps(v, avx2::activation_grad_ps<G>(_mm256_loadu_ps(p.a_y + off), slope));
+    };
+    if (rows == MR && cs == 1 && !Sums) {
+      // Rows contiguous along k (x, or G = grad_y * act'(y)): 8 k per step, transposed in registers.
+      const int64_t base = row0 * rs + p0, full_k = kc / 8 * 8;
+      for (int64_t kk = 0; kk < full_k; kk += 8) {
+        __m256 r[8];
+        for (int i = 0; i < MR; ++i) r[i] = load(base + i * rs + kk);
+        r[6] = r[7] = _mm256_setzero_ps();
+        transpose8x8(r);
+        for (int j = 0; j < 8; ++j) _mm256_storeu_ps(out + (kk + j) * MR, r[j]);
+      }
+      for (int64_t kk = full_k; kk < kc; ++kk) {
+        for (int i = 0; i < MR; ++i) {
+          const int64_t off = base + i * rs + kk;
+          float v = p.a[off];
+          if constexpr (G != Activation::Identity) v *= activation_grad_from_output<G>(p.a_y[off], p.negative_slope);
+          out[kk * MR + i] = v;
+        }
+      }
+      return;
+    }
+    if (rows == MR && rs == 1) {
+      // The panel's rows contiguous (G^T for the weight gradient): 6 lanes per k step.
+      const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+      __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+      const float* a = p.a + row0 + p0 * cs;
+      const float* y = p.a_y != nullptr ? p.a_y + row0 + p0 * cs : nullptr;
+      for (int64_t kk = 0; kk < kc; ++kk) {
+        __m256 v = _mm256_maskload_ps(a + kk * cs, six);
+        if constexpr (G != Activation::Identity) {
+          v = _mm256_mul_ps(v, avx2::activation_grad_ps<G>(_mm256_maskload_ps(y + kk * cs, six), slope));
+        }
+        _mm256_storeu_ps(out + kk * MR, v);
+        if constexpr (Sums) {
+          lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+          hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+        }
+      }
+      if constexpr (Sums) {
+        alignas(32) double lanes[8];
+        _mm256_store_pd(lanes, lo);
+        _mm256_store_pd(lanes + 4, hi);
+        for (int i = 0; i < MR; ++i) sums[i] += lanes[i];
+      }
+      return;
+    }
+    pack_a_panel_portable<MR, G, Sums>(p, row0, rows, p0, kc, out, sums);
+  }
+
+  // Packs B into NR-wide panels. For B = W^T (rs == 1, columns of B are rows of W), 8x8 transposes
+  // turn 16 row reads of W into the panel's k-major layout. Other layouts use the portable packer.
   static void pack_b(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, float* out) {
-    if (rs != 1 || cs == 1) {
+    const int64_t full_cols = nc / NR * NR;
+    if (cs == 1) {
+      // Rows of B contiguous (W for grad_x, x for grad_weight): two vector copies per k.
+      for (int64_t jr = 0; jr < full_cols; jr += NR, out += kc * NR) {
+        const float* src = b + jr;
+        for (int64_t kk = 0; kk < kc; ++kk) {
+          _mm256_store_ps(out + kk * NR, _mm256_loadu_ps(src + kk * rs));
+          _mm256_store_ps(out + kk * NR + 8, _mm256_loadu_ps(src + kk * rs + 8));
+        }
+      }
+      if (full_cols < nc) pack_b_portable<NR>(b + full_cols, rs, cs, kc, nc - full_cols, out);
+      return;
+    }
+    if (rs != 1) {
       pack_b_portable<NR>(b, rs, cs, kc, nc, out);
       return;
     }
-    const int64_t full_cols = nc / NR * NR, full_k = kc / 8 * 8;
+    const int64_t full_k = kc / 8 * 8;
     for (int64_t jr = 0; jr < full_cols; jr += NR, out += kc * NR) {
       for (int half = 0; half < 2; ++half) {
         const float* src = b + (jr + half * 8) * cs;

@@ -31,32 +31,40 @@ void pack_b_portable(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t
   }
 }
 
-// Packs A [mc, kc] into MR-tall row panels, zero-padded, multiplying by the activation gradient
-// when G is not Identity and adding each row's sum to sums[row] when sums is not null.
-template <int MR, Activation G>
-void pack_a(const GemmProblem& p, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* out,
-            double* sums) {
+// Packs one MR-tall panel of A (rows [row0, row0 + rows), depth [p0, p0 + kc)) k-major, zero-padded,
+// multiplying by the activation gradient when G is not Identity and adding each row's sum to
+// sums[r] when Sums. The portable path, and the fallback of the vectorized packers.
+template <int MR, Activation G, bool Sums>
+void pack_a_panel_portable(const GemmProblem& p, int64_t row0, int rows, int64_t p0, int64_t kc,
+                           float* out, double* sums) {
   const int64_t rs = p.a_row_stride, cs = p.a_col_stride;
+  if (rows < MR) std::memset(out, 0, sizeof(float) * kc * MR);
+  double acc[MR] = {};
+  for (int r = 0; r < rows; ++r) {
+    const int64_t base = (row0 + r) * rs + p0 * cs;
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      const int64_t off = base + kk * cs;
+      float v = p.a[off];
+      if constexpr (G != Activation::Identity) v *= activation_grad_from_output<G>(p.a_y[off], p.negative_slope);
+      if constexpr (Sums) acc[r] += v;
+      out[kk * MR + r] = v;
+    }
+  }
+  if constexpr (Sums) {
+    for (int r = 0; r < rows; ++r) sums[r] += acc[r];
+  }
+}
+
+// Packs A [mc, kc] from row i0 and depth p0 into MR-tall panels with Kernel::pack_a_panel.
+template <class Kernel, Activation G>
+void pack_a(const GemmProblem& p, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* out, double* sums) {
+  constexpr int MR = Kernel::MR;
   for (int64_t ir = 0; ir < mc; ir += MR, out += kc * MR) {
     const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-    const int64_t base = (i0 + ir) * rs + p0 * cs;
-    double acc[MR] = {};
-    for (int64_t kk = 0; kk < kc; ++kk) {
-      for (int r = 0; r < MR; ++r) {
-        float v = 0.0f;
-        if (r < rows) {
-          const int64_t off = base + r * rs + kk * cs;
-          v = p.a[off];
-          if constexpr (G != Activation::Identity) {
-            v *= activation_grad_from_output<G>(p.a_y[off], p.negative_slope);
-          }
-          acc[r] += v;
-        }
-        out[kk * MR + r] = v;
-      }
-    }
     if (sums != nullptr) {
-      for (int r = 0; r < rows; ++r) sums[ir + r] += acc[r];
+      Kernel::template pack_a_panel<G, true>(p, i0 + ir, rows, p0, kc, out, sums + ir);
+    } else {
+      Kernel::template pack_a_panel<G, false>(p, i0 + ir, rows, p0, kc, out, nullptr);
     }
   }
 }
@@ -65,7 +73,7 @@ using MicroFn = void (*)(int64_t kc, const float* a, const float* b, float* c, i
                          const float* bias, float negative_slope);
 
 // Kernel provides MR, NR, MC, KC, NC, micro<Accumulate, Last, Act> (a full MR x NR tile: C = A B,
-// or C += A B when Accumulate; then C = act(C + bias) when Last) and pack_b.
+// or C += A B when Accumulate; then C = act(C + bias) when Last), pack_a_panel and pack_b.
 template <class Kernel>
 MicroFn select_micro(bool accumulate, bool last, Activation act) {
   if (!last) {
@@ -86,7 +94,8 @@ void gemm_tile(const GemmProblem& p, int64_t m0, int64_t m1, int64_t n0, int64_t
   const bool want_sums = p.row_sums != nullptr && n0 == 0;
   if (want_sums) sums.assign(static_cast<size_t>(m1 - m0), 0.0);
   const int64_t nc_max = std::min<int64_t>(Kernel::NC, n1 - n0);
-  float* packed_a = a_buffer.reserve(Kernel::MC * Kernel::KC);
+  // Slack past the end: vectorized packers may store a few floats beyond the last panel.
+  float* packed_a = a_buffer.reserve(Kernel::MC * Kernel::KC + 16);
   float* packed_b = b_buffer.reserve(Kernel::KC * ((nc_max + NR - 1) / NR) * NR);
   alignas(64) float tile[MR * NR] = {};
   alignas(64) float tile_bias[NR];
@@ -104,7 +113,7 @@ void gemm_tile(const GemmProblem& p, int64_t m0, int64_t m1, int64_t n0, int64_t
         const int64_t mc = std::min<int64_t>(Kernel::MC, m1 - ic);
         double* row_sums = want_sums && jc == n0 ? sums.data() + (ic - m0) : nullptr;
         dispatch_activation(p.a_grad_activation, [&](auto g) {
-          pack_a<MR, decltype(g)::value>(p, ic, mc, pc, kc, packed_a, row_sums);
+          pack_a<Kernel, decltype(g)::value>(p, ic, mc, pc, kc, packed_a, row_sums);
         });
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));

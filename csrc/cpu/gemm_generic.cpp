@@ -34,6 +34,12 @@ struct PortableKernel {
     }
   }
 
+  template <Activation G, bool Sums>
+  static void pack_a_panel(const GemmProblem& p, int64_t row0, int rows, int64_t p0, int64_t kc, float* out,
+                           double* sums) {
+    pack_a_panel_portable<MR, G, Sums>(p, row0, rows, p0, kc, out, sums);
+  }
+
   static void pack_b(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, float* out) {
     pack_b_portable<NR>(b, rs, cs, kc, nc, out);
   }
