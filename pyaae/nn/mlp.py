@@ -6,6 +6,7 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
+from .. import ops
 from .._activations import torch_activation_module
 from .._dispatch import check_backend
 from .fused_linear import FusedLinear
@@ -18,7 +19,8 @@ class FusedMLP(nn.Sequential):
     The state_dict keys are ``"{i}.weight"`` and ``"{i}.bias"`` for layer i: those of
     ``nn.Sequential(nn.Linear, nn.Linear, ...)``, so a FusedMLP's state_dict loads into such a stack of
     nn.Linear layers, and into a FusedMLP of any backend. ``to_torch()`` gives the equivalent
-    ``nn.Sequential`` with activation modules between the layers.
+    ``nn.Sequential`` with activation modules between the layers. The forward pass runs the whole
+    stack as one op (``pyaae.ops.fused_mlp``): one kernel call forward and one backward.
     """
 
     def __init__(
@@ -45,6 +47,12 @@ class FusedMLP(nn.Sequential):
         ]
         super().__init__(*layers)
         self.sizes = sizes
+        self.negative_slope = negative_slope
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The whole stack as one fused op (one kernel call per pass with the kernels)."""
+        return ops.fused_mlp(x, [layer.weight for layer in self], [layer.bias for layer in self],
+                             [layer.activation for layer in self], self.negative_slope, backend=self.backend)
 
     @property
     def backend(self) -> str:

@@ -1,4 +1,5 @@
 """Differentiable ops over the kernels, one module per op family; see :mod:`pyaae.reference`."""
 from .fused_linear import fused_linear
+from .fused_mlp import fused_mlp
 
-__all__ = ["fused_linear"]
+__all__ = ["fused_linear", "fused_mlp"]

@@ -13,11 +13,7 @@ from .._checks import check_linear_args
 from .._dispatch import use_kernels
 from .._extension import require_extension
 from .._threads import get_num_threads
-
-
-def _array(t: Optional[torch.Tensor]):
-    """A zero-copy NumPy view for the kernels (None stays None)."""
-    return None if t is None else t.detach().numpy()
+from ._arrays import as_array
 
 
 class _FusedLinearFunction(torch.autograd.Function):
@@ -29,7 +25,7 @@ class _FusedLinearFunction(torch.autograd.Function):
         kernels = require_extension()
         code = kernels.ACTIVATIONS[activation]
         y = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype)
-        kernels.linear_forward(_array(x), _array(weight), _array(bias), _array(y), code, negative_slope, get_num_threads())
+        kernels.linear_forward(as_array(x), as_array(weight), as_array(bias), as_array(y), code, negative_slope, get_num_threads())
         ctx.save_for_backward(x, weight, y)
         ctx.code, ctx.negative_slope, ctx.has_bias = code, negative_slope, bias is not None
         return y
@@ -44,7 +40,7 @@ class _FusedLinearFunction(torch.autograd.Function):
         grad_w = torch.empty_like(weight) if need_w else None
         grad_b = torch.empty(weight.shape[0], dtype=weight.dtype) if need_b and ctx.has_bias else None
         require_extension().linear_backward(
-            _array(grad_y), _array(y), _array(x), _array(weight), _array(grad_x), _array(grad_w), _array(grad_b),
+            as_array(grad_y), as_array(y), as_array(x), as_array(weight), as_array(grad_x), as_array(grad_w), as_array(grad_b),
             ctx.code, ctx.negative_slope, get_num_threads())
         return grad_x, grad_w, grad_b, None, None
 

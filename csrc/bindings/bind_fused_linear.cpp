@@ -1,0 +1,210 @@
+// Bindings of the fused linear layer and of stacks of them (pyaae/fused_mlp.h). The single-layer
+// functions are the one-layer case of the stack functions, with the single-layer argument names.
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <functional>
+#include <optional>
+
+#include "arrays.h"
+#include "pyaae/fused_linear.h"
+#include "pyaae/fused_mlp.h"
+
+namespace pyaae::bindings {
+namespace {
+
+// Argument names in error messages: "weight" for a single layer, "weights[2]" in a stack.
+using Naming = std::function<std::string(const char* kind, size_t i)>;
+
+const Naming kSingleLayer = [](const char* kind, size_t) {
+  const std::string k(kind);
+  return k == "weights" ? std::string("weight") : k == "biases" ? std::string("bias") : k == "outputs" ? std::string("out")
+         : k == "grad_weights" ? std::string("grad_weight") : std::string("grad_bias");
+};
+const Naming kStack = [](const char* kind, size_t i) { return std::string(kind) + "[" + std::to_string(i) + "]"; };
+
+Activation activation_from(int code, float negative_slope) {
+  if (code < 0 || code > static_cast<int>(Activation::Tanh)) {
+    throw py::value_error("activation code " + std::to_string(code) + " is unknown");
+  }
+  if (!std::isfinite(negative_slope) || negative_slope < 0.0f) {
+    throw py::value_error("negative_slope must be a finite number >= 0, got " + std::to_string(negative_slope));
+  }
+  return static_cast<Activation>(code);
+}
+
+// The validated arrays of a stack of layers: input, parameters and per-layer outputs.
+struct Stack {
+  FloatArray x;
+  std::vector<FloatArray> weights;
+  std::vector<std::optional<FloatArray>> biases;
+  std::vector<FloatArray> outputs;
+  std::vector<MlpLayer> layers;
+  int64_t batch = 0;
+
+  std::vector<const FloatArray*> inputs() const {
+    std::vector<const FloatArray*> all{&x};
+    for (const auto& w : weights) all.push_back(&w);
+    for (const auto& b : biases) {
+      if (b) all.push_back(&*b);
+    }
+    return all;
+  }
+};
+
+Stack check_stack(py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
+                  const std::vector<py::handle>& outputs, const std::vector<int>& activations, float negative_slope,
+                  const Naming& name, bool outputs_writable) {
+  const size_t n = weights.size();
+  if (n == 0) throw py::value_error("a stack needs at least one layer (weights is empty)");
+  if (biases.size() != n || outputs.size() != n || activations.size() != n) {
+    throw py::value_error("weights, biases, outputs and activations must have the same length, got " +
+                          std::to_string(n) + ", " + std::to_string(biases.size()) + ", " +
+                          std::to_string(outputs.size()) + ", " + std::to_string(activations.size()));
+  }
+  Stack s{float_array(x, "x", 2, false), {}, {}, {}, {}, 0};
+  s.batch = s.x.dim(0);
+  int64_t in_features = s.x.dim(1);
+  for (size_t i = 0; i < n; ++i) {
+    MlpLayer layer;
+    layer.activation = activation_from(activations[i], negative_slope);
+    s.weights.push_back(float_array(weights[i], name("weights", i), 2, false));
+    const FloatArray& w = s.weights.back();
+    expect_dim(w, 1, in_features, "columns (input features)",
+               i == 0 ? std::string(" to match x") : " to match the outputs of " + name("weights", i - 1));
+    layer.in_features = in_features;
+    layer.out_features = w.dim(0);
+    layer.weight = w.data();
+    if (biases[i].is_none()) {
+      s.biases.emplace_back();
+    } else {
+      s.biases.emplace_back(float_array(biases[i], name("biases", i), 1, false));
+      expect_dim(*s.biases.back(), 0, layer.out_features, "elements");
+      layer.bias = s.biases.back()->data();
+    }
+    s.outputs.push_back(float_array(outputs[i], name("outputs", i), 2, outputs_writable));
+    expect_dim(s.outputs.back(), 0, s.batch, "rows");
+    expect_dim(s.outputs.back(), 1, layer.out_features, "columns");
+    s.layers.push_back(layer);
+    in_features = layer.out_features;
+  }
+  return s;
+}
+
+void stack_forward(py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
+                   const std::vector<py::handle>& outputs, const std::vector<int>& activations, float negative_slope,
+                   int num_threads, const Naming& name) {
+  MlpForwardArgs args;
+  args.num_threads = checked_threads(num_threads);
+  Stack s = check_stack(x, weights, biases, outputs, activations, negative_slope, name, true);
+  std::vector<const FloatArray*> read = s.inputs();
+  for (const FloatArray& out : s.outputs) {
+    expect_disjoint(out, read);
+    read.push_back(&out);
+    args.outputs.push_back(out.data());
+  }
+  args.x = s.x.data();
+  args.batch = s.batch;
+  args.layers = s.layers;
+  args.negative_slope = negative_slope;
+  py::gil_scoped_release release;
+  mlp_forward_cpu(args);
+}
+
+void stack_backward(py::handle grad_out, py::handle x, const std::vector<py::handle>& weights,
+                    const std::vector<py::handle>& biases_or_none, const std::vector<py::handle>& outputs,
+                    const std::vector<py::handle>& grad_weights, const std::vector<py::handle>& grad_biases,
+                    py::handle grad_x, const std::vector<int>& activations, float negative_slope, int num_threads,
+                    const Naming& name) {
+  MlpBackwardArgs args;
+  args.num_threads = checked_threads(num_threads);
+  Stack s = check_stack(x, weights, biases_or_none, outputs, activations, negative_slope, name, false);
+  const size_t n = s.layers.size();
+  if (grad_weights.size() != n || grad_biases.size() != n) {
+    throw py::value_error("grad_weights and grad_biases must have one entry (an array or None) per layer");
+  }
+  const FloatArray gy = float_array(grad_out, "grad_out", 2, false);
+  expect_dim(gy, 0, s.batch, "rows");
+  expect_dim(gy, 1, s.layers.back().out_features, "columns");
+  std::vector<const FloatArray*> read = s.inputs();
+  for (const FloatArray& out : s.outputs) read.push_back(&out);
+  read.push_back(&gy);
+  std::vector<FloatArray> written;
+  written.reserve(2 * n + 1);
+  auto output = [&](py::handle obj, const std::string& arg, int ndim, int64_t d0, int64_t d1) -> float* {
+    if (obj.is_none()) return nullptr;
+    written.push_back(float_array(obj, arg, ndim, true));
+    const FloatArray& a = written.back();
+    expect_dim(a, 0, d0, ndim == 1 ? "elements" : "rows");
+    if (ndim == 2) expect_dim(a, 1, d1, "columns");
+    expect_disjoint(a, read);
+    read.push_back(&a);
+    return a.data();
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const MlpLayer& layer = s.layers[i];
+    args.grad_weights.push_back(output(grad_weights[i], name("grad_weights", i), 2, layer.out_features, layer.in_features));
+    args.grad_biases.push_back(output(grad_biases[i], name("grad_biases", i), 1, layer.out_features, 0));
+  }
+  args.grad_x = output(grad_x, "grad_x", 2, s.batch, s.layers.front().in_features);
+  args.grad_y = gy.data();
+  args.x = s.x.data();
+  args.batch = s.batch;
+  args.layers = s.layers;
+  for (const FloatArray& out : s.outputs) args.outputs.push_back(out.data());
+  args.negative_slope = negative_slope;
+  py::gil_scoped_release release;
+  mlp_backward_cpu(args);
+}
+
+}  // namespace
+
+void bind_fused_linear(py::module_& m) {
+  m.def(
+      "linear_forward",
+      [](py::handle x, py::handle weight, py::handle bias, py::handle out, int activation, float negative_slope,
+         int num_threads) {
+        stack_forward(x, {weight}, {bias}, {out}, {activation}, negative_slope, num_threads, kSingleLayer);
+      },
+      py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("out"), py::arg("activation"),
+      py::arg("negative_slope"), py::arg("num_threads"),
+      "out = act(x @ weight.T + bias) for C-contiguous float32 arrays; bias may be None.");
+  m.def(
+      "linear_backward",
+      [](py::handle grad_out, py::handle out, py::handle x, py::handle weight, py::handle grad_x,
+         py::handle grad_weight, py::handle grad_bias, int activation, float negative_slope, int num_threads) {
+        stack_backward(grad_out, x, {weight}, {py::none()}, {out}, {grad_weight}, {grad_bias}, grad_x, {activation},
+                       negative_slope, num_threads, kSingleLayer);
+      },
+      py::arg("grad_out"), py::arg("out"), py::arg("x"), py::arg("weight"), py::arg("grad_x"),
+      py::arg("grad_weight"), py::arg("grad_bias"), py::arg("activation"), py::arg("negative_slope"),
+      py::arg("num_threads"),
+      "Gradients of the fused linear layer from grad_out and the saved output; any gradient output may be "
+      "None to skip it.");
+  m.def(
+      "mlp_forward",
+      [](py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
+         const std::vector<py::handle>& outputs, const std::vector<int>& activations, float negative_slope,
+         int num_threads) {
+        stack_forward(x, weights, biases, outputs, activations, negative_slope, num_threads, kStack);
+      },
+      py::arg("x"), py::arg("weights"), py::arg("biases"), py::arg("outputs"), py::arg("activations"),
+      py::arg("negative_slope"), py::arg("num_threads"),
+      "Forward pass of a stack of fused layers; outputs[i] receives layer i's output (kept for backward).");
+  m.def(
+      "mlp_backward",
+      [](py::handle grad_out, py::handle x, const std::vector<py::handle>& weights,
+         const std::vector<py::handle>& biases, const std::vector<py::handle>& outputs,
+         const std::vector<py::handle>& grad_weights, const std::vector<py::handle>& grad_biases,
+         py::handle grad_x, const std::vector<int>& activations, float negative_slope, int num_threads) {
+        stack_backward(grad_out, x, weights, biases, outputs, grad_weights, grad_biases, grad_x, activations,
+                       negative_slope, num_threads, kStack);
+      },
+      py::arg("grad_out"), py::arg("x"), py::arg("weights"), py::arg("biases"), py::arg("outputs"),
+      py::arg("grad_weights"), py::arg("grad_biases"), py::arg("grad_x"), py::arg("activations"),
+      py::arg("negative_slope"), py::arg("num_threads"),
+      "Backward pass of a stack of fused layers from grad_out of the last output and the saved outputs; "
+      "biases are only checked for shape; any gradient output may be None to skip it.");
+}
+
+}  // namespace pyaae::bindings

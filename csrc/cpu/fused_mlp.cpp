@@ -1,0 +1,71 @@
+#include "pyaae/fused_mlp.h"
+
+#include <algorithm>
+
+#include "aligned_buffer.h"
+#include "pyaae/fused_linear.h"
+
+namespace pyaae {
+
+void mlp_forward_cpu(const MlpForwardArgs& f) {
+  const float* input = f.x;
+  for (size_t i = 0; i < f.layers.size(); ++i) {
+    const MlpLayer& layer = f.layers[i];
+    LinearForwardArgs args;
+    args.x = input;
+    args.weight = layer.weight;
+    args.bias = layer.bias;
+    args.y = f.outputs[i];
+    args.batch = f.batch;
+    args.in_features = layer.in_features;
+    args.out_features = layer.out_features;
+    args.activation = layer.activation;
+    args.negative_slope = f.negative_slope;
+    args.num_threads = f.num_threads;
+    linear_forward_cpu(args);
+    input = f.outputs[i];
+  }
+}
+
+void mlp_backward_cpu(const MlpBackwardArgs& g) {
+  const int num_layers = static_cast<int>(g.layers.size());
+  // The lowest layer whose parameters want a gradient.
+  int lowest = num_layers;
+  for (int i = 0; i < num_layers; ++i) {
+    if (g.grad_weights[i] != nullptr || g.grad_biases[i] != nullptr) {
+      lowest = i;
+      break;
+    }
+  }
+  // Hidden-layer gradients alternate between two cached buffers: layer i reads one, writes the other.
+  thread_local cpu::AlignedBuffer ping, pong;
+  int64_t widest = 0;
+  for (const MlpLayer& layer : g.layers) widest = std::max(widest, layer.in_features);
+  float* hidden[2] = {ping.reserve(static_cast<size_t>(g.batch * widest)),
+                      pong.reserve(static_cast<size_t>(g.batch * widest))};
+
+  // Layers below `floor` need nothing: no parameter gradient and no input gradient.
+  const int floor = g.grad_x != nullptr ? 0 : lowest;
+  const float* grad_out = g.grad_y;
+  for (int i = num_layers - 1; i >= floor; --i) {
+    const MlpLayer& layer = g.layers[i];
+    LinearBackwardArgs args;
+    args.grad_y = grad_out;
+    args.y = g.outputs[i];
+    args.x = i > 0 ? g.outputs[i - 1] : g.x;
+    args.weight = layer.weight;
+    args.grad_x = i == 0 ? g.grad_x : (i > floor ? hidden[i % 2] : nullptr);
+    args.grad_weight = g.grad_weights[i];
+    args.grad_bias = g.grad_biases[i];
+    args.batch = g.batch;
+    args.in_features = layer.in_features;
+    args.out_features = layer.out_features;
+    args.activation = layer.activation;
+    args.negative_slope = g.negative_slope;
+    args.num_threads = g.num_threads;
+    linear_backward_cpu(args);
+    grad_out = args.grad_x;
+  }
+}
+
+}  // namespace pyaae

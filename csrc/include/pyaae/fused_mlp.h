@@ -1,0 +1,47 @@
+// A stack of fused linear layers run in one call: x -> act_0(x W_0^T + b_0) -> ... Running the
+// whole stack at once lets the backward pass keep the hidden-layer gradients in cached workspaces
+// and lets the caller pay one framework round trip per pass instead of one per layer.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "pyaae/activation.h"
+
+namespace pyaae {
+
+struct MlpLayer {
+  const float* weight = nullptr;  // [out, in]
+  const float* bias = nullptr;    // [out] or null
+  int64_t in_features = 0, out_features = 0;
+  Activation activation = Activation::Identity;
+};
+
+struct MlpForwardArgs {
+  const float* x = nullptr;  // [batch, layers[0].in_features]
+  int64_t batch = 0;
+  std::vector<MlpLayer> layers;
+  std::vector<float*> outputs;  // outputs[i]: [batch, layers[i].out_features], saved for backward
+  float negative_slope = 0.0f;
+  int num_threads = 1;
+};
+
+// Gradients of every layer from grad_y (of the last output) and the outputs saved by the forward
+// pass. A null grad_weights[i] / grad_biases[i] / grad_x is neither computed nor written; hidden
+// gradients are computed only as far down as something below needs them.
+struct MlpBackwardArgs {
+  const float* grad_y = nullptr;
+  const float* x = nullptr;
+  int64_t batch = 0;
+  std::vector<MlpLayer> layers;
+  std::vector<const float*> outputs;
+  std::vector<float*> grad_weights, grad_biases;
+  float* grad_x = nullptr;
+  float negative_slope = 0.0f;
+  int num_threads = 1;
+};
+
+void mlp_forward_cpu(const MlpForwardArgs& args);
+void mlp_backward_cpu(const MlpBackwardArgs& args);
+
+}  // namespace pyaae
