@@ -20,8 +20,10 @@ cpu::GemmTileFn current_gemm() {
   return cpu::gemm_tile_generic();
 }
 
-// Below this many flops a second thread costs more (waking it, packing twice) than it saves.
-constexpr double kMinFlopsPerThread = 2.0e6;
+// Each thread gets at least this many flops: below about 0.25 MFLOP a second thread (waking it,
+// packing A twice) costs as much as it saves (measured on a 2-core Zen 3: 0.26 MFLOP 5.7 us on one
+// or two threads, 0.52 MFLOP 8.6 us on one and 6.7 us on two).
+constexpr double kMinFlopsPerThread = 0.25e6;
 // Thread slices are multiples of these, so that no register tile (16 or 8 columns, 6 or 4 rows) is
 // split between threads, while slices stay fine enough to balance the threads' work.
 constexpr int64_t kColumnAlign = 16;

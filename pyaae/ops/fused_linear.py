@@ -13,7 +13,7 @@ from .._checks import check_linear_args
 from .._dispatch import use_kernels
 from .._extension import require_extension
 from .._threads import get_num_threads
-from ._arrays import as_array
+from ._arrays import as_array, as_matrix, restore_leading
 
 
 class _FusedLinearFunction(torch.autograd.Function):
@@ -71,8 +71,6 @@ def fused_linear(
     check_activation(activation, negative_slope)
     if not use_kernels(backend, x.device, x.dtype):
         return reference.fused_linear(x, weight, bias, activation, negative_slope)
-    leading = x.shape[:-1]
-    x2d = x.reshape(-1, x.shape[-1]).contiguous()
     y = _FusedLinearFunction.apply(
-        x2d, weight.contiguous(), None if bias is None else bias.contiguous(), activation, float(negative_slope))
-    return y.reshape(*leading, weight.shape[0])
+        as_matrix(x), weight.contiguous(), None if bias is None else bias.contiguous(), activation, float(negative_slope))
+    return restore_leading(y, x)

@@ -13,7 +13,7 @@ from .._checks import check_mlp_args
 from .._dispatch import use_kernels
 from .._extension import require_extension
 from .._threads import get_num_threads
-from ._arrays import as_array
+from ._arrays import as_array, as_matrix, restore_leading
 
 
 class _FusedMLPFunction(torch.autograd.Function):
@@ -78,8 +78,6 @@ def fused_mlp(
     if not use_kernels(backend, x.device, x.dtype):
         return reference.fused_mlp(x, weights, biases, activations, negative_slope)
     codes = [require_extension().ACTIVATIONS[a] for a in activations]
-    leading = x.shape[:-1]
-    x2d = x.reshape(-1, x.shape[-1]).contiguous()
     params = [w.contiguous() for w in weights] + [None if b is None else b.contiguous() for b in biases]
-    y = _FusedMLPFunction.apply(x2d, codes, float(negative_slope), *params)
-    return y.reshape(*leading, weights[-1].shape[0])
+    y = _FusedMLPFunction.apply(as_matrix(x), codes, float(negative_slope), *params)
+    return restore_leading(y, x)
