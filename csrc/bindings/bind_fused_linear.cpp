@@ -1,5 +1,6 @@
-// Bindings of the fused linear layer and of stacks of them (pyaae/fused_mlp.h). The single-layer
-// functions are the one-layer case of the stack functions, with the single-layer argument names.
+// Bindings of the fused linear layer and of stacks of them (pyaae/fused_mlp.h) over one back end. The
+// single-layer functions are the one-layer case of the stack functions, with the single-layer
+// argument names.
 #include <pybind11/stl.h>
 
 #include <cmath>
@@ -7,6 +8,7 @@
 #include <optional>
 
 #include "arrays.h"
+#include "bind_fused_linear.h"
 #include "pyaae/fused_linear.h"
 #include "pyaae/fused_mlp.h"
 
@@ -91,7 +93,7 @@ Stack check_stack(py::handle x, const std::vector<py::handle>& weights, const st
   return s;
 }
 
-void stack_forward(py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
+void stack_forward(const Backend& backend, py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
                    const std::vector<py::handle>& outputs, const std::vector<int>& activations, float negative_slope,
                    int num_threads, const Naming& name) {
   MlpForwardArgs args;
@@ -108,10 +110,10 @@ void stack_forward(py::handle x, const std::vector<py::handle>& weights, const s
   args.layers = s.layers;
   args.negative_slope = negative_slope;
   py::gil_scoped_release release;
-  mlp_forward_cpu(args);
+  mlp_forward(args, backend.forward);
 }
 
-void stack_backward(py::handle grad_out, py::handle x, const std::vector<py::handle>& weights,
+void stack_backward(const Backend& backend, py::handle grad_out, py::handle x, const std::vector<py::handle>& weights,
                     const std::vector<py::handle>& biases_or_none, const std::vector<py::handle>& outputs,
                     const std::vector<py::handle>& grad_weights, const std::vector<py::handle>& grad_biases,
                     py::handle grad_x, const std::vector<int>& activations, float negative_slope, int num_threads,
@@ -154,26 +156,26 @@ void stack_backward(py::handle grad_out, py::handle x, const std::vector<py::han
   for (const FloatArray& out : s.outputs) args.outputs.push_back(out.data());
   args.negative_slope = negative_slope;
   py::gil_scoped_release release;
-  mlp_backward_cpu(args);
+  mlp_backward(args, backend.backward);
 }
 
 }  // namespace
 
-void bind_fused_linear(py::module_& m) {
+void bind_fused_linear(py::module_& m, const Backend& backend) {
   m.def(
       "linear_forward",
-      [](py::handle x, py::handle weight, py::handle bias, py::handle out, int activation, float negative_slope,
+      [backend](py::handle x, py::handle weight, py::handle bias, py::handle out, int activation, float negative_slope,
          int num_threads) {
-        stack_forward(x, {weight}, {bias}, {out}, {activation}, negative_slope, num_threads, kSingleLayer);
+        stack_forward(backend, x, {weight}, {bias}, {out}, {activation}, negative_slope, num_threads, kSingleLayer);
       },
       py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("out"), py::arg("activation"),
       py::arg("negative_slope"), py::arg("num_threads"),
       "out = act(x @ weight.T + bias) for C-contiguous float32 arrays; bias may be None.");
   m.def(
       "linear_backward",
-      [](py::handle grad_out, py::handle out, py::handle x, py::handle weight, py::handle grad_x,
+      [backend](py::handle grad_out, py::handle out, py::handle x, py::handle weight, py::handle grad_x,
          py::handle grad_weight, py::handle grad_bias, int activation, float negative_slope, int num_threads) {
-        stack_backward(grad_out, x, {weight}, {py::none()}, {out}, {grad_weight}, {grad_bias}, grad_x, {activation},
+        stack_backward(backend, grad_out, x, {weight}, {py::none()}, {out}, {grad_weight}, {grad_bias}, grad_x, {activation},
                        negative_slope, num_threads, kSingleLayer);
       },
       py::arg("grad_out"), py::arg("out"), py::arg("x"), py::arg("weight"), py::arg("grad_x"),
@@ -183,21 +185,21 @@ void bind_fused_linear(py::module_& m) {
       "None to skip it.");
   m.def(
       "mlp_forward",
-      [](py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
+      [backend](py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
          const std::vector<py::handle>& outputs, const std::vector<int>& activations, float negative_slope,
          int num_threads) {
-        stack_forward(x, weights, biases, outputs, activations, negative_slope, num_threads, kStack);
+        stack_forward(backend, x, weights, biases, outputs, activations, negative_slope, num_threads, kStack);
       },
       py::arg("x"), py::arg("weights"), py::arg("biases"), py::arg("outputs"), py::arg("activations"),
       py::arg("negative_slope"), py::arg("num_threads"),
       "Forward pass of a stack of fused layers; outputs[i] receives layer i's output (kept for backward).");
   m.def(
       "mlp_backward",
-      [](py::handle grad_out, py::handle x, const std::vector<py::handle>& weights,
+      [backend](py::handle grad_out, py::handle x, const std::vector<py::handle>& weights,
          const std::vector<py::handle>& biases, const std::vector<py::handle>& outputs,
          const std::vector<py::handle>& grad_weights, const std::vector<py::handle>& grad_biases,
          py::handle grad_x, const std::vector<int>& activations, float negative_slope, int num_threads) {
-        stack_backward(grad_out, x, weights, biases, outputs, grad_weights, grad_biases, grad_x, activations,
+        stack_backward(backend, grad_out, x, weights, biases, outputs, grad_weights, grad_biases, grad_x, activations,
                        negative_slope, num_threads, kStack);
       },
       py::arg("grad_out"), py::arg("x"), py::arg("weights"), py::arg("biases"), py::arg("outputs"),

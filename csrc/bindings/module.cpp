@@ -3,12 +3,13 @@
 // around the kernel: no kernel ever sees an invalid array.
 #include <pybind11/pybind11.h>
 
+#include "bind_fused_linear.h"
 #include "pyaae/activation.h"
+#include "pyaae/fused_linear.h"
 
 namespace py = pybind11;
 
 namespace pyaae::bindings {
-void bind_fused_linear(py::module_& m);
 void bind_system(py::module_& m);
 }  // namespace pyaae::bindings
 
@@ -21,6 +22,6 @@ PYBIND11_MODULE(_C, m) {
   activations["sigmoid"] = static_cast<int>(pyaae::Activation::Sigmoid);
   activations["tanh"] = static_cast<int>(pyaae::Activation::Tanh);
   m.attr("ACTIVATIONS") = activations;
-  pyaae::bindings::bind_fused_linear(m);
+  pyaae::bindings::bind_fused_linear(m, {&pyaae::linear_forward_cpu, &pyaae::linear_backward_cpu});
   pyaae::bindings::bind_system(m);
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "gemm.h"
+#include "pyaae/gemm_problem.h"
 #include "pyaae/cpu_features.h"
 #include "parallel.h"
 
@@ -94,65 +95,13 @@ void bias_grad_only(const LinearBackwardArgs& g) {
 
 }  // namespace
 
-void linear_forward_cpu(const LinearForwardArgs& f) {
-  GemmProblem p;
-  p.m = f.batch;
-  p.n = f.out_features;
-  p.k = f.in_features;
-  p.a = f.x;
-  p.a_row_stride = f.in_features;
-  p.a_col_stride = 1;
-  p.b = f.weight;  // B = W^T
-  p.b_row_stride = 1;
-  p.b_col_stride = f.in_features;
-  p.c = f.y;
-  p.ldc = f.out_features;
-  p.bias = f.bias;
-  p.activation = f.activation;
-  p.negative_slope = f.negative_slope;
-  run_gemm(p, f.num_threads);
-}
+void linear_forward_cpu(const LinearForwardArgs& f) { run_gemm(forward_problem(f), f.num_threads); }
 
 void linear_backward_cpu(const LinearBackwardArgs& g) {
   // G = grad_y * act'(y) is never stored: both GEMMs form it while packing their A operand.
-  if (g.grad_x != nullptr) {
-    GemmProblem p;  // grad_x = G W
-    p.m = g.batch;
-    p.n = g.in_features;
-    p.k = g.out_features;
-    p.a = g.grad_y;
-    p.a_y = g.y;
-    p.a_row_stride = g.out_features;
-    p.a_col_stride = 1;
-    p.a_grad_activation = g.activation;
-    p.b = g.weight;
-    p.b_row_stride = g.in_features;
-    p.b_col_stride = 1;
-    p.c = g.grad_x;
-    p.ldc = g.in_features;
-    p.negative_slope = g.negative_slope;
-    run_gemm(p, g.num_threads);
-  }
+  if (g.grad_x != nullptr) run_gemm(grad_x_problem(g), g.num_threads);
   const bool fused_bias = g.grad_weight != nullptr && g.in_features > 0;
-  if (g.grad_weight != nullptr) {
-    GemmProblem p;  // grad_weight = G^T x, grad_bias = row sums of G^T
-    p.m = g.out_features;
-    p.n = g.in_features;
-    p.k = g.batch;
-    p.a = g.grad_y;
-    p.a_y = g.y;
-    p.a_row_stride = 1;
-    p.a_col_stride = g.out_features;
-    p.a_grad_activation = g.activation;
-    p.b = g.x;
-    p.b_row_stride = g.in_features;
-    p.b_col_stride = 1;
-    p.c = g.grad_weight;
-    p.ldc = g.in_features;
-    p.negative_slope = g.negative_slope;
-    p.row_sums = fused_bias ? g.grad_bias : nullptr;
-    run_gemm(p, g.num_threads);
-  }
+  if (g.grad_weight != nullptr) run_gemm(grad_weight_problem(g, fused_bias), g.num_threads);
   if (g.grad_bias != nullptr && !fused_bias) bias_grad_only(g);
 }
 

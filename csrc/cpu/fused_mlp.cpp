@@ -3,11 +3,10 @@
 #include <algorithm>
 
 #include "aligned_buffer.h"
-#include "pyaae/fused_linear.h"
 
 namespace pyaae {
 
-void mlp_forward_cpu(const MlpForwardArgs& f) {
+void mlp_forward(const MlpForwardArgs& f, LinearForwardFn layer_forward) {
   const float* input = f.x;
   for (size_t i = 0; i < f.layers.size(); ++i) {
     const MlpLayer& layer = f.layers[i];
@@ -22,12 +21,12 @@ void mlp_forward_cpu(const MlpForwardArgs& f) {
     args.activation = layer.activation;
     args.negative_slope = f.negative_slope;
     args.num_threads = f.num_threads;
-    linear_forward_cpu(args);
+    layer_forward(args);
     input = f.outputs[i];
   }
 }
 
-void mlp_backward_cpu(const MlpBackwardArgs& g) {
+void mlp_backward(const MlpBackwardArgs& g, LinearBackwardFn layer_backward) {
   const int num_layers = static_cast<int>(g.layers.size());
   // The lowest layer whose parameters want a gradient.
   int lowest = num_layers;
@@ -63,7 +62,7 @@ void mlp_backward_cpu(const MlpBackwardArgs& g) {
     args.activation = layer.activation;
     args.negative_slope = g.negative_slope;
     args.num_threads = g.num_threads;
-    linear_backward_cpu(args);
+    layer_backward(args);
     grad_out = args.grad_x;
   }
 }

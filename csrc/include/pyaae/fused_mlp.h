@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pyaae/activation.h"
+#include "pyaae/fused_linear.h"
 
 namespace pyaae {
 
@@ -41,7 +42,12 @@ struct MlpBackwardArgs {
   int num_threads = 1;
 };
 
-void mlp_forward_cpu(const MlpForwardArgs& args);
-void mlp_backward_cpu(const MlpBackwardArgs& args);
+// One layer's pass on some back end (the CPU kernels, or the CUDA kernels under emulation).
+using LinearForwardFn = void (*)(const LinearForwardArgs&);
+using LinearBackwardFn = void (*)(const LinearBackwardArgs&);
+
+// The stack's passes, layer by layer on host memory, with the given back end.
+void mlp_forward(const MlpForwardArgs& args, LinearForwardFn layer_forward);
+void mlp_backward(const MlpBackwardArgs& args, LinearBackwardFn layer_backward);
 
 }  // namespace pyaae
