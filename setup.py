@@ -18,7 +18,10 @@ class CMakeExtension(Extension):
 
 
 class CMakeBuild(build_ext):
-    def build_extension(self, ext: Extension) -> None:
+    """One CMake build produces every extension module (pyaae._C, and pyaae.emu when asked for)."""
+
+    def build_extensions(self) -> None:
+        ext = self.extensions[0]
         extdir = Path(self.get_ext_fullpath(ext.name)).resolve().parent
         cuda_mode = os.environ.get("PYAAE_CUDA", "auto").strip().lower() or "auto"
         if cuda_mode not in ("auto", "0", "1"):
@@ -58,4 +61,8 @@ class CMakeBuild(build_ext):
                        cwd=build_temp, check=True)
 
 
-setup(ext_modules=[CMakeExtension("pyaae._C")], cmdclass={"build_ext": CMakeBuild})
+EXTENSIONS = [CMakeExtension("pyaae._C")]
+if os.environ.get("PYAAE_BUILD_EMU", "0") == "1":
+    EXTENSIONS.append(CMakeExtension("pyaae.emu"))
+
+setup(ext_modules=EXTENSIONS, cmdclass={"build_ext": CMakeBuild})

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh")
+# The kernels' codes for them (pyaae::Activation in csrc/include/pyaae/activation.h).
+ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
 
 _TORCH_FORMS: Dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {
     "identity": lambda t, slope: t,

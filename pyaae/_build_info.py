@@ -5,7 +5,7 @@ from typing import Any, Dict
 
 import torch
 
-from ._dispatch import kernel_unavailable_reason
+from ._dispatch import emu_unavailable_reason, kernel_unavailable_reason
 from ._extension import extension, extension_error
 from ._threads import get_num_threads
 from ._version import __version__
@@ -17,7 +17,9 @@ def build_info() -> Dict[str, Any]:
     Keys: ``version``, ``extension_loaded``, ``extension_error``, ``compiler``, ``simd`` (the level
     chosen at run time, "avx2" or "generic"), ``simd_supported``, ``num_threads``, ``cuda_compiled``,
     ``cuda_archs`` (list), ``cuda_device_available``, ``cuda_reason`` (why no CUDA device is used, or
-    ""), and ``ops``: for each op family, ``{"backends": {name: bool}, "reasons": {name: why not}}``.
+    ""), and ``ops``: for each op family, ``{"backends": {name: bool}, "reasons": {name: why not}}``
+    over the backends "kernels-cpu", "kernels-cuda", "emu" (CUDA kernels under CPU emulation) and
+    "reference".
     """
     ext = extension()
     cuda = ext.cuda_info() if ext is not None else {"compiled": False, "archs": "", "device_count": 0,
@@ -37,10 +39,13 @@ def build_info() -> Dict[str, Any]:
         "cuda_reason": cuda["reason"],
         "ops": {},
     }
-    cpu_reason = kernel_unavailable_reason(torch.device("cpu"), torch.float32)
-    cuda_reason = kernel_unavailable_reason(torch.device("cuda"), torch.float32)
-    info["ops"]["fused_linear"] = {
-        "backends": {"kernels-cpu": cpu_reason is None, "kernels-cuda": cuda_reason is None, "reference": True},
-        "reasons": {name: why for name, why in (("kernels-cpu", cpu_reason), ("kernels-cuda", cuda_reason)) if why},
+    reasons = {
+        "kernels-cpu": kernel_unavailable_reason(torch.device("cpu"), torch.float32),
+        "kernels-cuda": kernel_unavailable_reason(torch.device("cuda"), torch.float32),
+        "emu": emu_unavailable_reason(torch.device("cpu"), torch.float32),
     }
+    backends = {name: why is None for name, why in reasons.items()}
+    backends["reference"] = True
+    for op in ("fused_linear", "fused_mlp"):
+        info["ops"][op] = {"backends": dict(backends), "reasons": {k: v for k, v in reasons.items() if v}}
     return info

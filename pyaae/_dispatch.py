@@ -1,17 +1,19 @@
-"""Backend choice for every op: ``"auto" | "kernels" | "reference"``.
+"""Backend choice for every op: ``"auto" | "kernels" | "reference" | "emu"``.
 
 ``auto`` takes the kernels when they are built for the tensors' device and dtype and the
-reference otherwise; ``kernels`` where they cannot run is an error that says why.
+reference otherwise; ``kernels`` where they cannot run is an error that says why; ``emu`` runs the
+CUDA kernels on CPU tensors under the SIMT emulator (pyaae.emu, a test build).
 """
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Optional
 
 import torch
 
 from ._extension import extension, extension_error
 
-BACKENDS = ("auto", "kernels", "reference")
+BACKENDS = ("auto", "kernels", "reference", "emu")
 
 
 def check_backend(backend: str) -> None:
@@ -31,14 +33,31 @@ def kernel_unavailable_reason(device: torch.device, dtype: torch.dtype) -> Optio
     return None
 
 
-def use_kernels(backend: str, device: torch.device, dtype: torch.dtype) -> bool:
-    """Resolve ``backend`` for tensors on ``device`` with ``dtype``: True for the kernels."""
+def emu_unavailable_reason(device: torch.device, dtype: torch.dtype) -> Optional[str]:
+    """Why the emulated CUDA kernels cannot run on such tensors, or None when they can."""
+    if extension("emu") is None:
+        return extension_error("emu")
+    if device.type != "cpu":
+        return f"the emulated CUDA kernels run on CPU tensors, got a {device.type} tensor"
+    if dtype != torch.float32:
+        return f"the kernels support float32 only, got {dtype}"
+    return None
+
+
+def kernel_module(backend: str, device: torch.device, dtype: torch.dtype) -> Optional[ModuleType]:
+    """Resolve ``backend`` for tensors on ``device`` with ``dtype``: the compiled module whose
+    kernels to run, or None for the pure-PyTorch reference."""
     check_backend(backend)
     if backend == "reference":
-        return False
+        return None
+    if backend == "emu":
+        reason = emu_unavailable_reason(device, dtype)
+        if reason is not None:
+            raise RuntimeError(f"backend='emu' cannot run here: {reason}")
+        return extension("emu")
     reason = kernel_unavailable_reason(device, dtype)
     if reason is None:
-        return True
+        return extension()
     if backend == "kernels":
         raise RuntimeError(f"backend='kernels' cannot run here: {reason}")
-    return False
+    return None

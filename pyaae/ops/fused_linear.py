@@ -2,47 +2,46 @@
 the C++ kernels."""
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Optional, Tuple
 
 import torch
 from torch.autograd.function import once_differentiable
 
 from .. import reference
-from .._activations import check_activation
+from .._activations import ACTIVATION_CODES, check_activation
 from .._checks import check_linear_args
-from .._dispatch import use_kernels
-from .._extension import require_extension
+from .._dispatch import kernel_module
 from .._threads import get_num_threads
 from ._arrays import as_array, as_matrix, restore_leading
 
 
 class _FusedLinearFunction(torch.autograd.Function):
-    """Kernel forward and backward; the backward needs only the saved output, not the pre-activation."""
+    """Forward and backward on a kernel module (pyaae._C or pyaae.emu); the backward needs only the
+    saved output, not the pre-activation."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
-                activation: str, negative_slope: float) -> torch.Tensor:
-        kernels = require_extension()
-        code = kernels.ACTIVATIONS[activation]
+    def forward(ctx, kernels: ModuleType, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
+                code: int, negative_slope: float) -> torch.Tensor:
         y = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype)
         kernels.linear_forward(as_array(x), as_array(weight), as_array(bias), as_array(y), code, negative_slope, get_num_threads())
         ctx.save_for_backward(x, weight, y)
-        ctx.code, ctx.negative_slope, ctx.has_bias = code, negative_slope, bias is not None
+        ctx.kernels, ctx.code, ctx.negative_slope, ctx.has_bias = kernels, code, negative_slope, bias is not None
         return y
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_y: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
         x, weight, y = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        need_x, need_w, need_b = ctx.needs_input_grad[1:4]
         grad_y = grad_y.contiguous()
         grad_x = torch.empty_like(x) if need_x else None
         grad_w = torch.empty_like(weight) if need_w else None
         grad_b = torch.empty(weight.shape[0], dtype=weight.dtype) if need_b and ctx.has_bias else None
-        require_extension().linear_backward(
+        ctx.kernels.linear_backward(
             as_array(grad_y), as_array(y), as_array(x), as_array(weight), as_array(grad_x), as_array(grad_w), as_array(grad_b),
             ctx.code, ctx.negative_slope, get_num_threads())
-        return grad_x, grad_w, grad_b, None, None
+        return None, grad_x, grad_w, grad_b, None, None
 
 
 def fused_linear(
@@ -63,14 +62,17 @@ def fused_linear(
         activation: one of "identity", "relu", "leaky_relu", "sigmoid", "tanh".
         negative_slope: slope of leaky_relu for negative inputs (>= 0).
         backend: "auto" (the kernels where built for this device and dtype, else the reference),
-            "kernels" (an error where they cannot run) or "reference" (pure PyTorch).
+            "kernels" (an error where they cannot run), "reference" (pure PyTorch) or "emu" (the
+            CUDA kernels on CPU tensors under emulation; needs a PYAAE_BUILD_EMU=1 build).
 
     Non-contiguous inputs are copied to contiguous ones first; NaN and Inf propagate as in PyTorch.
     """
     check_linear_args(x, weight, bias)
     check_activation(activation, negative_slope)
-    if not use_kernels(backend, x.device, x.dtype):
+    kernels = kernel_module(backend, x.device, x.dtype)
+    if kernels is None:
         return reference.fused_linear(x, weight, bias, activation, negative_slope)
-    y = _FusedLinearFunction.apply(
-        as_matrix(x), weight.contiguous(), None if bias is None else bias.contiguous(), activation, float(negative_slope))
+    y = _FusedLinearFunction.apply(kernels, as_matrix(x), weight.contiguous(),
+                                   None if bias is None else bias.contiguous(), ACTIVATION_CODES[activation],
+                                   float(negative_slope))
     return restore_leading(y, x)

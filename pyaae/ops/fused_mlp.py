@@ -2,34 +2,35 @@
 for the backward pass of the whole stack, instead of one framework round trip per layer."""
 from __future__ import annotations
 
+from types import ModuleType
 from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch.autograd.function import once_differentiable
 
 from .. import reference
-from .._activations import check_activation
+from .._activations import ACTIVATION_CODES, check_activation
 from .._checks import check_mlp_args
-from .._dispatch import use_kernels
-from .._extension import require_extension
+from .._dispatch import kernel_module
 from .._threads import get_num_threads
 from ._arrays import as_array, as_matrix, restore_leading
 
 
 class _FusedMLPFunction(torch.autograd.Function):
-    """Inputs: x, activation codes, negative_slope, then weights[0..n) and biases[0..n) (None allowed)."""
+    """Inputs: the kernel module, x, activation codes, negative_slope, then weights[0..n) and
+    biases[0..n) (None allowed)."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, codes: List[int], negative_slope: float,
+    def forward(ctx, kernels: ModuleType, x: torch.Tensor, codes: List[int], negative_slope: float,
                 *params: Optional[torch.Tensor]) -> torch.Tensor:
         n = len(codes)
         weights, biases = params[:n], params[n:]
         outputs = [torch.empty(x.shape[0], w.shape[0], dtype=x.dtype) for w in weights]
-        require_extension().mlp_forward(
+        kernels.mlp_forward(
             as_array(x), [as_array(w) for w in weights], [as_array(b) for b in biases],
             [as_array(o) for o in outputs], codes, negative_slope, get_num_threads())
         ctx.save_for_backward(x, *weights, *outputs)
-        ctx.codes, ctx.negative_slope = codes, negative_slope
+        ctx.kernels, ctx.codes, ctx.negative_slope = kernels, codes, negative_slope
         ctx.has_bias = [b is not None for b in biases]
         return outputs[-1]
 
@@ -40,15 +41,15 @@ class _FusedMLPFunction(torch.autograd.Function):
         saved = ctx.saved_tensors
         x, weights, outputs = saved[0], saved[1:1 + n], saved[1 + n:]
         need = ctx.needs_input_grad
-        grad_x = torch.empty_like(x) if need[0] else None
-        grad_w = [torch.empty_like(w) if need[3 + i] else None for i, w in enumerate(weights)]
-        grad_b = [torch.empty(w.shape[0], dtype=w.dtype) if need[3 + n + i] and ctx.has_bias[i] else None
+        grad_x = torch.empty_like(x) if need[1] else None
+        grad_w = [torch.empty_like(w) if need[4 + i] else None for i, w in enumerate(weights)]
+        grad_b = [torch.empty(w.shape[0], dtype=w.dtype) if need[4 + n + i] and ctx.has_bias[i] else None
                   for i, w in enumerate(weights)]
-        require_extension().mlp_backward(
+        ctx.kernels.mlp_backward(
             as_array(grad_y.contiguous()), as_array(x), [as_array(w) for w in weights], [None] * n,
             [as_array(o) for o in outputs], [as_array(g) for g in grad_w], [as_array(g) for g in grad_b],
             as_array(grad_x), ctx.codes, ctx.negative_slope, get_num_threads())
-        return (grad_x, None, None, *grad_w, *grad_b)
+        return (None, grad_x, None, None, *grad_w, *grad_b)
 
 
 def fused_mlp(
@@ -68,16 +69,17 @@ def fused_mlp(
         biases: ``[out_i]`` or None per layer.
         activations: per layer, one of "identity", "relu", "leaky_relu", "sigmoid", "tanh".
         negative_slope: slope of leaky_relu for negative inputs (>= 0), shared by all layers.
-        backend: "auto", "kernels" or "reference", as in :func:`pyaae.ops.fused_linear`.
+        backend: "auto", "kernels", "reference" or "emu", as in :func:`pyaae.ops.fused_linear`.
 
     With the kernels the whole stack is one autograd node: one kernel call forward, one backward.
     """
     check_mlp_args(x, weights, biases, activations)
     for activation in activations:
         check_activation(activation, negative_slope)
-    if not use_kernels(backend, x.device, x.dtype):
+    kernels = kernel_module(backend, x.device, x.dtype)
+    if kernels is None:
         return reference.fused_mlp(x, weights, biases, activations, negative_slope)
-    codes = [require_extension().ACTIVATIONS[a] for a in activations]
+    codes = [ACTIVATION_CODES[a] for a in activations]
     params = [w.contiguous() for w in weights] + [None if b is None else b.contiguous() for b in biases]
-    y = _FusedMLPFunction.apply(as_matrix(x), codes, float(negative_slope), *params)
+    y = _FusedMLPFunction.apply(kernels, as_matrix(x), codes, float(negative_slope), *params)
     return restore_leading(y, x)
