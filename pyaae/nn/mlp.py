@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from .. import ops
-from .._activations import torch_activation_module
+from .._activations import check_activation, torch_activation_module
 from .._dispatch import check_backend
 from .fused_linear import FusedLinear
 
@@ -38,6 +38,8 @@ class FusedMLP(nn.Sequential):
         if len(sizes) < 2:
             raise ValueError(f"sizes must list at least an input and an output size, got {sizes!r}")
         check_backend(backend)
+        # Checked here as well as by each layer: a one-layer MLP never uses the hidden activation.
+        check_activation(activation, negative_slope)
         last = len(sizes) - 2
         layers = [
             FusedLinear(n_in, n_out, bias=bias,
