@@ -6,6 +6,7 @@ CUDA kernels on CPU tensors under the SIMT emulator (pyaae.emu, a test build).
 """
 from __future__ import annotations
 
+import functools
 from types import ModuleType
 from typing import Optional
 
@@ -22,12 +23,27 @@ def check_backend(backend: str) -> None:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
 
 
+@functools.lru_cache(maxsize=None)
+def cuda_kernels_unavailable_reason() -> Optional[str]:
+    """Why the CUDA kernels cannot run in this process (asked once: it launches a test kernel)."""
+    info = extension().cuda_info()
+    if not info["compiled"]:
+        return info["reason"]
+    if info["device_count"] == 0:
+        return f"the CUDA kernels are compiled but cannot run: {info['reason']}"
+    return None
+
+
 def kernel_unavailable_reason(device: torch.device, dtype: torch.dtype) -> Optional[str]:
     """Why the kernels cannot run on tensors of this device and dtype, or None when they can."""
     if extension() is None:
         return extension_error()
-    if device.type != "cpu":
-        return f"no {device.type} kernels are built in this version (CPU kernels only)"
+    if device.type == "cuda":
+        reason = cuda_kernels_unavailable_reason()
+        if reason is not None:
+            return reason
+    elif device.type != "cpu":
+        return f"no {device.type} kernels exist (CPU and CUDA only)"
     if dtype != torch.float32:
         return f"the kernels support float32 only, got {dtype}"
     return None

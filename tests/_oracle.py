@@ -7,11 +7,17 @@ of terms summed in the same order) and any other order of summation is off by an
 """
 from __future__ import annotations
 
-from typing import Dict, Optional
+import zlib
+from typing import Dict, Hashable, Optional
 
 import torch
 
 import pyaae
+
+
+def seed_of(*key: Hashable) -> int:
+    """A stable seed from a case's identity (shape, activation, ...), so that a failure reproduces."""
+    return zlib.crc32(repr(key).encode())
 
 
 def make_case(seed: int, batch: int, n_in: int, n_out: int, bias: bool = True) -> Dict[str, Optional[torch.Tensor]]:
@@ -48,6 +54,7 @@ def forward_backward(case: Dict[str, Optional[torch.Tensor]], activation: str, d
 
 
 def max_error(value: torch.Tensor, reference: torch.Tensor) -> float:
+    """Largest absolute difference, in float64 (0 for empty tensors)."""
     if value.numel() == 0:
         return 0.0
     return (value.double() - reference).abs().max().item()
@@ -60,3 +67,25 @@ def assert_accurate(name: str, kernel: torch.Tensor, torch32: torch.Tensor, refe
     floor = 1e-6 * max(1.0, reference.abs().max().item() if reference.numel() else 0.0)
     ours, theirs = max_error(kernel, reference), max_error(torch32, reference)
     assert ours <= 2 * theirs + floor, f"{name}: kernel error {ours:.3g} > 2 x PyTorch float32 error {theirs:.3g} + {floor:.1g}"
+
+
+def check_against_oracle(case: Dict[str, Optional[torch.Tensor]], activation: str, backend: str,
+                         negative_slope: float = 0.2) -> None:
+    """Output and every gradient of ``backend`` held to the rule above, against PyTorch float32 and
+    the float64 oracle on the same case."""
+    ours = forward_backward(case, activation, torch.float32, backend, negative_slope)
+    torch32 = forward_backward(case, activation, torch.float32, "reference", negative_slope)
+    oracle = forward_backward(case, activation, torch.float64, "reference", negative_slope)
+    assert ours.keys() == oracle.keys()
+    for name in oracle:
+        assert_accurate(name, ours[name], torch32[name], oracle[name])
+
+
+def assert_same_nonfinite(name: str, value: torch.Tensor, reference: torch.Tensor) -> None:
+    """NaN, +Inf and -Inf at exactly the positions where ``reference`` has them."""
+    for what, mask in (("NaN", torch.isnan), ("+Inf", lambda t: t == float("inf")),
+                       ("-Inf", lambda t: t == -float("inf"))):
+        ours, theirs = mask(value), mask(reference)
+        assert torch.equal(ours, theirs), (f"{name}: {what} at {ours.sum().item()} positions, PyTorch has "
+                                           f"{theirs.sum().item()}; first differing index "
+                                           f"{tuple((ours != theirs).nonzero()[0].tolist())}")

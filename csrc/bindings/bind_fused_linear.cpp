@@ -54,7 +54,7 @@ struct Stack {
   }
 };
 
-Stack check_stack(py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
+Stack check_stack(ArrayReader read, py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
                   const std::vector<py::handle>& outputs, const std::vector<int>& activations, float negative_slope,
                   const Naming& name, bool outputs_writable) {
   const size_t n = weights.size();
@@ -64,13 +64,13 @@ Stack check_stack(py::handle x, const std::vector<py::handle>& weights, const st
                           std::to_string(n) + ", " + std::to_string(biases.size()) + ", " +
                           std::to_string(outputs.size()) + ", " + std::to_string(activations.size()));
   }
-  Stack s{float_array(x, "x", 2, false), {}, {}, {}, {}, 0};
+  Stack s{read(x, "x", 2, false), {}, {}, {}, {}, 0};
   s.batch = s.x.dim(0);
   int64_t in_features = s.x.dim(1);
   for (size_t i = 0; i < n; ++i) {
     MlpLayer layer;
     layer.activation = activation_from(activations[i], negative_slope);
-    s.weights.push_back(float_array(weights[i], name("weights", i), 2, false));
+    s.weights.push_back(read(weights[i], name("weights", i), 2, false));
     const FloatArray& w = s.weights.back();
     expect_dim(w, 1, in_features, "columns (input features)",
                i == 0 ? std::string(" to match x") : " to match the outputs of " + name("weights", i - 1));
@@ -80,11 +80,11 @@ Stack check_stack(py::handle x, const std::vector<py::handle>& weights, const st
     if (biases[i].is_none()) {
       s.biases.emplace_back();
     } else {
-      s.biases.emplace_back(float_array(biases[i], name("biases", i), 1, false));
+      s.biases.emplace_back(read(biases[i], name("biases", i), 1, false));
       expect_dim(*s.biases.back(), 0, layer.out_features, "elements");
       layer.bias = s.biases.back()->data();
     }
-    s.outputs.push_back(float_array(outputs[i], name("outputs", i), 2, outputs_writable));
+    s.outputs.push_back(read(outputs[i], name("outputs", i), 2, outputs_writable));
     expect_dim(s.outputs.back(), 0, s.batch, "rows");
     expect_dim(s.outputs.back(), 1, layer.out_features, "columns");
     s.layers.push_back(layer);
@@ -95,10 +95,11 @@ Stack check_stack(py::handle x, const std::vector<py::handle>& weights, const st
 
 void stack_forward(const Backend& backend, py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
                    const std::vector<py::handle>& outputs, const std::vector<int>& activations, float negative_slope,
-                   int num_threads, const Naming& name) {
+                   int num_threads, uintptr_t stream, const Naming& name) {
   MlpForwardArgs args;
   args.num_threads = checked_threads(num_threads);
-  Stack s = check_stack(x, weights, biases, outputs, activations, negative_slope, name, true);
+  args.stream = reinterpret_cast<void*>(stream);
+  Stack s = check_stack(backend.read, x, weights, biases, outputs, activations, negative_slope, name, true);
   std::vector<const FloatArray*> read = s.inputs();
   for (const FloatArray& out : s.outputs) {
     expect_disjoint(out, read);
@@ -117,15 +118,20 @@ void stack_backward(const Backend& backend, py::handle grad_out, py::handle x, c
                     const std::vector<py::handle>& biases_or_none, const std::vector<py::handle>& outputs,
                     const std::vector<py::handle>& grad_weights, const std::vector<py::handle>& grad_biases,
                     py::handle grad_x, const std::vector<int>& activations, float negative_slope, int num_threads,
-                    const Naming& name) {
+                    uintptr_t stream, const Naming& name) {
   MlpBackwardArgs args;
   args.num_threads = checked_threads(num_threads);
-  Stack s = check_stack(x, weights, biases_or_none, outputs, activations, negative_slope, name, false);
+  args.stream = reinterpret_cast<void*>(stream);
+  Stack s = check_stack(backend.read, x, weights, biases_or_none, outputs, activations, negative_slope, name, false);
   const size_t n = s.layers.size();
+  if (n > 1 && !backend.host_memory) {
+    throw py::value_error("the backward pass of a stack of several layers needs host arrays; run the "
+                          "layers one at a time (linear_backward) on device arrays");
+  }
   if (grad_weights.size() != n || grad_biases.size() != n) {
     throw py::value_error("grad_weights and grad_biases must have one entry (an array or None) per layer");
   }
-  const FloatArray gy = float_array(grad_out, "grad_out", 2, false);
+  const FloatArray gy = backend.read(grad_out, "grad_out", 2, false);
   expect_dim(gy, 0, s.batch, "rows");
   expect_dim(gy, 1, s.layers.back().out_features, "columns");
   std::vector<const FloatArray*> read = s.inputs();
@@ -135,7 +141,7 @@ void stack_backward(const Backend& backend, py::handle grad_out, py::handle x, c
   written.reserve(2 * n + 1);
   auto output = [&](py::handle obj, const std::string& arg, int ndim, int64_t d0, int64_t d1) -> float* {
     if (obj.is_none()) return nullptr;
-    written.push_back(float_array(obj, arg, ndim, true));
+    written.push_back(backend.read(obj, arg, ndim, true));
     const FloatArray& a = written.back();
     expect_dim(a, 0, d0, ndim == 1 ? "elements" : "rows");
     if (ndim == 2) expect_dim(a, 1, d1, "columns");
@@ -161,50 +167,53 @@ void stack_backward(const Backend& backend, py::handle grad_out, py::handle x, c
 
 }  // namespace
 
-void bind_fused_linear(py::module_& m, const Backend& backend) {
+void bind_fused_linear(py::module_& m, const Backend& backend, const std::string& prefix) {
   m.def(
-      "linear_forward",
+      (prefix + "linear_forward").c_str(),
       [backend](py::handle x, py::handle weight, py::handle bias, py::handle out, int activation, float negative_slope,
-         int num_threads) {
-        stack_forward(backend, x, {weight}, {bias}, {out}, {activation}, negative_slope, num_threads, kSingleLayer);
+                int num_threads, uintptr_t stream) {
+        stack_forward(backend, x, {weight}, {bias}, {out}, {activation}, negative_slope, num_threads, stream,
+                      kSingleLayer);
       },
       py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("out"), py::arg("activation"),
-      py::arg("negative_slope"), py::arg("num_threads"),
+      py::arg("negative_slope"), py::arg("num_threads"), py::arg("stream") = 0,
       "out = act(x @ weight.T + bias) for C-contiguous float32 arrays; bias may be None.");
   m.def(
-      "linear_backward",
+      (prefix + "linear_backward").c_str(),
       [backend](py::handle grad_out, py::handle out, py::handle x, py::handle weight, py::handle grad_x,
-         py::handle grad_weight, py::handle grad_bias, int activation, float negative_slope, int num_threads) {
-        stack_backward(backend, grad_out, x, {weight}, {py::none()}, {out}, {grad_weight}, {grad_bias}, grad_x, {activation},
-                       negative_slope, num_threads, kSingleLayer);
+                py::handle grad_weight, py::handle grad_bias, int activation, float negative_slope, int num_threads,
+                uintptr_t stream) {
+        stack_backward(backend, grad_out, x, {weight}, {py::none()}, {out}, {grad_weight}, {grad_bias}, grad_x,
+                       {activation}, negative_slope, num_threads, stream, kSingleLayer);
       },
       py::arg("grad_out"), py::arg("out"), py::arg("x"), py::arg("weight"), py::arg("grad_x"),
       py::arg("grad_weight"), py::arg("grad_bias"), py::arg("activation"), py::arg("negative_slope"),
-      py::arg("num_threads"),
+      py::arg("num_threads"), py::arg("stream") = 0,
       "Gradients of the fused linear layer from grad_out and the saved output; any gradient output may be "
       "None to skip it.");
   m.def(
-      "mlp_forward",
+      (prefix + "mlp_forward").c_str(),
       [backend](py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
-         const std::vector<py::handle>& outputs, const std::vector<int>& activations, float negative_slope,
-         int num_threads) {
-        stack_forward(backend, x, weights, biases, outputs, activations, negative_slope, num_threads, kStack);
+                const std::vector<py::handle>& outputs, const std::vector<int>& activations, float negative_slope,
+                int num_threads, uintptr_t stream) {
+        stack_forward(backend, x, weights, biases, outputs, activations, negative_slope, num_threads, stream, kStack);
       },
       py::arg("x"), py::arg("weights"), py::arg("biases"), py::arg("outputs"), py::arg("activations"),
-      py::arg("negative_slope"), py::arg("num_threads"),
+      py::arg("negative_slope"), py::arg("num_threads"), py::arg("stream") = 0,
       "Forward pass of a stack of fused layers; outputs[i] receives layer i's output (kept for backward).");
   m.def(
-      "mlp_backward",
+      (prefix + "mlp_backward").c_str(),
       [backend](py::handle grad_out, py::handle x, const std::vector<py::handle>& weights,
-         const std::vector<py::handle>& biases, const std::vector<py::handle>& outputs,
-         const std::vector<py::handle>& grad_weights, const std::vector<py::handle>& grad_biases,
-         py::handle grad_x, const std::vector<int>& activations, float negative_slope, int num_threads) {
+                const std::vector<py::handle>& biases, const std::vector<py::handle>& outputs,
+                const std::vector<py::handle>& grad_weights, const std::vector<py::handle>& grad_biases,
+                py::handle grad_x, const std::vector<int>& activations, float negative_slope, int num_threads,
+                uintptr_t stream) {
         stack_backward(backend, grad_out, x, weights, biases, outputs, grad_weights, grad_biases, grad_x, activations,
-                       negative_slope, num_threads, kStack);
+                       negative_slope, num_threads, stream, kStack);
       },
       py::arg("grad_out"), py::arg("x"), py::arg("weights"), py::arg("biases"), py::arg("outputs"),
       py::arg("grad_weights"), py::arg("grad_biases"), py::arg("grad_x"), py::arg("activations"),
-      py::arg("negative_slope"), py::arg("num_threads"),
+      py::arg("negative_slope"), py::arg("num_threads"), py::arg("stream") = 0,
       "Backward pass of a stack of fused layers from grad_out of the last output and the saved outputs; "
       "biases are only checked for shape; any gradient output may be None to skip it.");
 }

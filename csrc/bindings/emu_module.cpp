@@ -2,17 +2,12 @@
 // arrays, with the same functions and checks as pyaae._C. For tests: it is slow by design.
 #include <pybind11/pybind11.h>
 
+#include "arrays.h"
 #include "bind_fused_linear.h"
 #include "pyaae/fused_linear_cuda.h"
 
-namespace {
-
-void forward(const pyaae::LinearForwardArgs& args) { pyaae::linear_forward_cuda(args, nullptr); }
-void backward(const pyaae::LinearBackwardArgs& args) { pyaae::linear_backward_cuda(args, nullptr); }
-
-}  // namespace
-
 PYBIND11_MODULE(emu, m) {
   m.doc() = "pyaae CUDA kernels under CPU emulation (one OS thread per CUDA thread, one block at a time)";
-  pyaae::bindings::bind_fused_linear(m, {&forward, &backward});
+  pyaae::bindings::bind_fused_linear(m, {&pyaae::linear_forward_cuda, &pyaae::linear_backward_cuda,
+                                         &pyaae::bindings::float_array});
 }

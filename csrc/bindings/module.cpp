@@ -6,6 +6,9 @@
 #include "bind_fused_linear.h"
 #include "pyaae/activation.h"
 #include "pyaae/fused_linear.h"
+#if defined(PYAAE_WITH_CUDA)
+#include "pyaae/fused_linear_cuda.h"
+#endif
 
 namespace py = pybind11;
 
@@ -22,6 +25,14 @@ PYBIND11_MODULE(_C, m) {
   activations["sigmoid"] = static_cast<int>(pyaae::Activation::Sigmoid);
   activations["tanh"] = static_cast<int>(pyaae::Activation::Tanh);
   m.attr("ACTIVATIONS") = activations;
-  pyaae::bindings::bind_fused_linear(m, {&pyaae::linear_forward_cpu, &pyaae::linear_backward_cpu});
+  pyaae::bindings::bind_fused_linear(
+      m, {&pyaae::linear_forward_cpu, &pyaae::linear_backward_cpu, &pyaae::bindings::float_array});
+#if defined(PYAAE_WITH_CUDA)
+  // The same functions on CUDA arrays, prefixed cuda_: single layers only (a stack's hidden
+  // gradients live in host workspaces), launched on the stream passed in.
+  pyaae::bindings::bind_fused_linear(
+      m, {&pyaae::linear_forward_cuda, &pyaae::linear_backward_cuda, &pyaae::bindings::device_array, false},
+      "cuda_");
+#endif
   pyaae::bindings::bind_system(m);
 }

@@ -21,6 +21,7 @@ void mlp_forward(const MlpForwardArgs& f, LinearForwardFn layer_forward) {
     args.activation = layer.activation;
     args.negative_slope = f.negative_slope;
     args.num_threads = f.num_threads;
+    args.stream = f.stream;
     layer_forward(args);
     input = f.outputs[i];
   }
@@ -39,9 +40,12 @@ void mlp_backward(const MlpBackwardArgs& g, LinearBackwardFn layer_backward) {
   // Hidden-layer gradients alternate between two cached buffers: layer i reads one, writes the other.
   thread_local cpu::AlignedBuffer ping, pong;
   int64_t widest = 0;
-  for (const MlpLayer& layer : g.layers) widest = std::max(widest, layer.in_features);
-  float* hidden[2] = {ping.reserve(static_cast<size_t>(g.batch * widest)),
-                      pong.reserve(static_cast<size_t>(g.batch * widest))};
+  for (size_t i = 1; i < g.layers.size(); ++i) widest = std::max(widest, g.layers[i].in_features);
+  float* hidden[2] = {nullptr, nullptr};
+  if (widest > 0) {
+    hidden[0] = ping.reserve(static_cast<size_t>(g.batch * widest));
+    hidden[1] = pong.reserve(static_cast<size_t>(g.batch * widest));
+  }
 
   // Layers below `floor` need nothing: no parameter gradient and no input gradient.
   const int floor = g.grad_x != nullptr ? 0 : lowest;
@@ -62,6 +66,7 @@ void mlp_backward(const MlpBackwardArgs& g, LinearBackwardFn layer_backward) {
     args.activation = layer.activation;
     args.negative_slope = g.negative_slope;
     args.num_threads = g.num_threads;
+    args.stream = g.stream;
     layer_backward(args);
     grad_out = args.grad_x;
   }

@@ -133,12 +133,12 @@ void launch_gemm(const GemmProblem& p, cudaStream_t stream) {
 
 }  // namespace
 
-void linear_forward_cuda(const LinearForwardArgs& args, void* stream) {
-  launch_gemm(forward_problem(args), static_cast<cudaStream_t>(stream));
+void linear_forward_cuda(const LinearForwardArgs& args) {
+  launch_gemm(forward_problem(args), static_cast<cudaStream_t>(args.stream));
 }
 
-void linear_backward_cuda(const LinearBackwardArgs& args, void* stream) {
-  auto s = static_cast<cudaStream_t>(stream);
+void linear_backward_cuda(const LinearBackwardArgs& args) {
+  auto s = static_cast<cudaStream_t>(args.stream);
   if (args.grad_x != nullptr) launch_gemm(grad_x_problem(args), s);
   const bool fused_bias = args.grad_weight != nullptr && args.in_features > 0;
   if (args.grad_weight != nullptr) launch_gemm(grad_weight_problem(args, fused_bias), s);

@@ -1,7 +1,10 @@
-"""How tensors cross into the kernels: C-contiguous matrices, viewed as NumPy arrays without copies."""
+"""How tensors cross into the kernels: C-contiguous matrices, seen by the kernels as NumPy arrays
+(CPU tensors, zero-copy through the buffer protocol) or through __cuda_array_interface__ (CUDA
+tensors, with the caller's current stream)."""
 from __future__ import annotations
 
-from typing import Optional
+from types import ModuleType
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -10,6 +13,34 @@ import torch
 def as_array(t: Optional[torch.Tensor]) -> Optional[np.ndarray]:
     """A NumPy view sharing t's memory (None stays None)."""
     return None if t is None else t.detach().numpy()
+
+
+def _as_device_array(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    # A detached CUDA tensor exposes __cuda_array_interface__ (one that requires grad refuses to).
+    return None if t is None else t.detach()
+
+
+class KernelCall:
+    """The kernel functions and argument form for tensors on one device: ``call("linear_forward",
+    *tensors_and_scalars)`` passes tensors as arrays and adds the stream argument."""
+
+    def __init__(self, kernels: ModuleType, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+        self.kernels = kernels
+        self.view: Callable[[Optional[torch.Tensor]], Any] = _as_device_array if self.cuda else as_array
+        self.stream = torch.cuda.current_stream(device).cuda_stream if self.cuda else 0
+
+    def __call__(self, name: str, *args: Any) -> None:
+        fn = getattr(self.kernels, ("cuda_" if self.cuda else "") + name)
+        fn(*(self._convert(a) for a in args), stream=self.stream)
+
+    def _convert(self, arg: Any) -> Any:
+        """Tensors (and None, an absent tensor) become arrays, in lists too; other values pass."""
+        if arg is None or isinstance(arg, torch.Tensor):
+            return self.view(arg)
+        if isinstance(arg, list) and all(t is None or isinstance(t, torch.Tensor) for t in arg):
+            return [self.view(t) for t in arg]
+        return arg
 
 
 # reshape() costs an autograd view per call, so 2-D inputs (the common case) pass straight through.

@@ -13,7 +13,7 @@ from .._activations import ACTIVATION_CODES, check_activation
 from .._checks import check_linear_args
 from .._dispatch import kernel_module
 from .._threads import get_num_threads
-from ._arrays import as_array, as_matrix, restore_leading
+from ._arrays import KernelCall, as_matrix, restore_leading
 
 
 class _FusedLinearFunction(torch.autograd.Function):
@@ -23,8 +23,8 @@ class _FusedLinearFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, kernels: ModuleType, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
                 code: int, negative_slope: float) -> torch.Tensor:
-        y = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype)
-        kernels.linear_forward(as_array(x), as_array(weight), as_array(bias), as_array(y), code, negative_slope, get_num_threads())
+        y = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype, device=x.device)
+        KernelCall(kernels, x.device)("linear_forward", x, weight, bias, y, code, negative_slope, get_num_threads())
         ctx.save_for_backward(x, weight, y)
         ctx.kernels, ctx.code, ctx.negative_slope, ctx.has_bias = kernels, code, negative_slope, bias is not None
         return y
@@ -34,13 +34,11 @@ class _FusedLinearFunction(torch.autograd.Function):
     def backward(ctx, grad_y: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
         x, weight, y = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[1:4]
-        grad_y = grad_y.contiguous()
         grad_x = torch.empty_like(x) if need_x else None
         grad_w = torch.empty_like(weight) if need_w else None
-        grad_b = torch.empty(weight.shape[0], dtype=weight.dtype) if need_b and ctx.has_bias else None
-        ctx.kernels.linear_backward(
-            as_array(grad_y), as_array(y), as_array(x), as_array(weight), as_array(grad_x), as_array(grad_w), as_array(grad_b),
-            ctx.code, ctx.negative_slope, get_num_threads())
+        grad_b = weight.new_empty(weight.shape[0]) if need_b and ctx.has_bias else None
+        KernelCall(ctx.kernels, x.device)("linear_backward", grad_y.contiguous(), y, x, weight, grad_x, grad_w, grad_b,
+                                          ctx.code, ctx.negative_slope, get_num_threads())
         return None, grad_x, grad_w, grad_b, None, None
 
 

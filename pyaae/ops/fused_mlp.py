@@ -13,7 +13,8 @@ from .._activations import ACTIVATION_CODES, check_activation
 from .._checks import check_mlp_args
 from .._dispatch import kernel_module
 from .._threads import get_num_threads
-from ._arrays import as_array, as_matrix, restore_leading
+from .fused_linear import fused_linear
+from ._arrays import KernelCall, as_matrix, restore_leading
 
 
 class _FusedMLPFunction(torch.autograd.Function):
@@ -26,9 +27,8 @@ class _FusedMLPFunction(torch.autograd.Function):
         n = len(codes)
         weights, biases = params[:n], params[n:]
         outputs = [torch.empty(x.shape[0], w.shape[0], dtype=x.dtype) for w in weights]
-        kernels.mlp_forward(
-            as_array(x), [as_array(w) for w in weights], [as_array(b) for b in biases],
-            [as_array(o) for o in outputs], codes, negative_slope, get_num_threads())
+        KernelCall(kernels, x.device)("mlp_forward", x, list(weights), list(biases), outputs, codes, negative_slope,
+                                      get_num_threads())
         ctx.save_for_backward(x, *weights, *outputs)
         ctx.kernels, ctx.codes, ctx.negative_slope = kernels, codes, negative_slope
         ctx.has_bias = [b is not None for b in biases]
@@ -45,10 +45,9 @@ class _FusedMLPFunction(torch.autograd.Function):
         grad_w = [torch.empty_like(w) if need[4 + i] else None for i, w in enumerate(weights)]
         grad_b = [torch.empty(w.shape[0], dtype=w.dtype) if need[4 + n + i] and ctx.has_bias[i] else None
                   for i, w in enumerate(weights)]
-        ctx.kernels.mlp_backward(
-            as_array(grad_y.contiguous()), as_array(x), [as_array(w) for w in weights], [None] * n,
-            [as_array(o) for o in outputs], [as_array(g) for g in grad_w], [as_array(g) for g in grad_b],
-            as_array(grad_x), ctx.codes, ctx.negative_slope, get_num_threads())
+        KernelCall(ctx.kernels, x.device)("mlp_backward", grad_y.contiguous(), x, list(weights), [None] * n,
+                                          list(outputs), grad_w, grad_b, grad_x, ctx.codes, ctx.negative_slope,
+                                          get_num_threads())
         return (None, grad_x, None, None, *grad_w, *grad_b)
 
 
@@ -79,6 +78,11 @@ def fused_mlp(
     kernels = kernel_module(backend, x.device, x.dtype)
     if kernels is None:
         return reference.fused_mlp(x, weights, biases, activations, negative_slope)
+    if x.device.type == "cuda":
+        # On the GPU a stack runs layer by layer (its backward keeps hidden gradients on the host).
+        for w, b, activation in zip(weights, biases, activations):
+            x = fused_linear(x, w, b, activation, negative_slope, backend=backend)
+        return x
     codes = [ACTIVATION_CODES[a] for a in activations]
     params = [w.contiguous() for w in weights] + [None if b is None else b.contiguous() for b in biases]
     y = _FusedMLPFunction.apply(kernels, as_matrix(x), codes, float(negative_slope), *params)

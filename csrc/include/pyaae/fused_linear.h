@@ -16,7 +16,8 @@ struct LinearForwardArgs {
   int64_t batch = 0, in_features = 0, out_features = 0;
   Activation activation = Activation::Identity;
   float negative_slope = 0.0f;
-  int num_threads = 1;
+  int num_threads = 1;   // CPU kernels
+  void* stream = nullptr;  // CUDA kernels: the cudaStream_t to launch on (null: the default stream)
 };
 
 // Gradients of a loss through y = act(x W^T + b), given dL/dy and the saved output y. Any of
@@ -33,6 +34,7 @@ struct LinearBackwardArgs {
   Activation activation = Activation::Identity;
   float negative_slope = 0.0f;
   int num_threads = 1;
+  void* stream = nullptr;
 };
 
 void linear_forward_cpu(const LinearForwardArgs& args);

@@ -1,5 +1,5 @@
 // CUDA fused linear layer: the same passes as the CPU kernels (pyaae/fused_linear.h), on device
-// pointers, launched on `stream` (a cudaStream_t; null for the default stream). Nothing is
+// pointers, launched on args.stream (a cudaStream_t; null for the default stream). Nothing is
 // allocated and the device is never synchronized. Compiled by nvcc into pyaae._C, and as C++
 // under the SIMT emulator into pyaae.emu, where the pointers are host pointers.
 #pragma once
@@ -8,7 +8,7 @@
 
 namespace pyaae {
 
-void linear_forward_cuda(const LinearForwardArgs& args, void* stream);
-void linear_backward_cuda(const LinearBackwardArgs& args, void* stream);
+void linear_forward_cuda(const LinearForwardArgs& args);
+void linear_backward_cuda(const LinearBackwardArgs& args);
 
 }  // namespace pyaae

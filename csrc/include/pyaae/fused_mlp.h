@@ -25,6 +25,7 @@ struct MlpForwardArgs {
   std::vector<float*> outputs;  // outputs[i]: [batch, layers[i].out_features], saved for backward
   float negative_slope = 0.0f;
   int num_threads = 1;
+  void* stream = nullptr;
 };
 
 // Gradients of every layer from grad_y (of the last output) and the outputs saved by the forward
@@ -40,13 +41,15 @@ struct MlpBackwardArgs {
   float* grad_x = nullptr;
   float negative_slope = 0.0f;
   int num_threads = 1;
+  void* stream = nullptr;
 };
 
 // One layer's pass on some back end (the CPU kernels, or the CUDA kernels under emulation).
 using LinearForwardFn = void (*)(const LinearForwardArgs&);
 using LinearBackwardFn = void (*)(const LinearBackwardArgs&);
 
-// The stack's passes, layer by layer on host memory, with the given back end.
+// The stack's passes, layer by layer, with the given back end. Stacks of more than one layer keep
+// their hidden gradients in host workspaces, so they need a back end that runs on host memory.
 void mlp_forward(const MlpForwardArgs& args, LinearForwardFn layer_forward);
 void mlp_backward(const MlpBackwardArgs& args, LinearBackwardFn layer_backward);
 

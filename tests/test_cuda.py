@@ -1,0 +1,55 @@
+"""The CUDA kernels on a real GPU: run automatically where one is present and the CUDA kernels are
+built, skipped with the reason otherwise. (On machines without a GPU the same kernels are tested
+through the emulation build, tests/test_fused_linear_accuracy.py.)"""
+from __future__ import annotations
+
+import zlib
+
+import pytest
+import torch
+
+import pyaae
+from _oracle import assert_accurate, forward_backward, make_case
+
+REASON = pyaae.build_info()["ops"]["fused_linear"]["reasons"].get("kernels-cuda")
+if REASON is None and not torch.cuda.is_available():
+    REASON = "this PyTorch build sees no CUDA device"
+pytestmark = [pytest.mark.cuda, pytest.mark.skipif(REASON is not None, reason=f"no CUDA kernels here: {REASON}")]
+
+SHAPES = [(1, 1, 1), (3, 65, 64), (100, 784, 1000), (100, 1000, 8), (100, 8, 1000), (1000, 1000, 784), (7, 17, 3)]
+
+
+def _on_cuda(case):
+    return {k: None if v is None else v.cuda() for k, v in case.items()}
+
+
+@pytest.mark.parametrize("activation", ["identity", "relu", "leaky_relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_cuda_kernels_match_float64_oracle(activation: str, shape) -> None:
+    case = _on_cuda(make_case(zlib.crc32(repr((activation, shape)).encode()), *shape))
+    ours = forward_backward(case, activation, torch.float32, "kernels")
+    # PyTorch's float32 on the GPU runs cuBLAS with TF32 off by default for matmul; pin it off.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    theirs = forward_backward(case, activation, torch.float32, "reference")
+    oracle = forward_backward(case, activation, torch.float64, "reference")
+    for name in oracle:
+        assert_accurate(name, ours[name], theirs[name], oracle[name])
+
+
+def test_cuda_kernels_run_on_the_current_stream() -> None:
+    case = _on_cuda(make_case(7, 256, 512, 256))
+    stream = torch.cuda.Stream()
+    with torch.cuda.stream(stream):
+        y = pyaae.ops.fused_linear(case["x"], case["weight"], case["bias"], "relu", backend="kernels")
+    stream.synchronize()
+    torch.testing.assert_close(y, torch.relu(torch.addmm(case["bias"], case["x"], case["weight"].t())),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_cuda_mlp_module() -> None:
+    mlp = pyaae.nn.FusedMLP([784, 1000, 1000, 8], backend="kernels").cuda()
+    x = torch.rand(100, 784, device="cuda")
+    twin = mlp.to_torch()
+    torch.testing.assert_close(mlp(x), twin(x), rtol=1e-4, atol=1e-4)
+    mlp(x).sum().backward()
+    assert all(p.grad is not None for p in mlp.parameters())
