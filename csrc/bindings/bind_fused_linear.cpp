@@ -95,10 +95,11 @@ Stack check_stack(ArrayReader read, py::handle x, const std::vector<py::handle>&
 
 void stack_forward(const Backend& backend, py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
                    const std::vector<py::handle>& outputs, const std::vector<int>& activations, float negative_slope,
-                   int num_threads, uintptr_t stream, const Naming& name) {
+                   int num_threads, uintptr_t stream, bool allow_tf32, const Naming& name) {
   MlpForwardArgs args;
   args.num_threads = checked_threads(num_threads);
   args.stream = reinterpret_cast<void*>(stream);
+  args.allow_tf32 = allow_tf32;
   Stack s = check_stack(backend.read, x, weights, biases, outputs, activations, negative_slope, name, true);
   std::vector<const FloatArray*> read = s.inputs();
   for (const FloatArray& out : s.outputs) {
@@ -118,10 +119,11 @@ void stack_backward(const Backend& backend, py::handle grad_out, py::handle x, c
                     const std::vector<py::handle>& biases_or_none, const std::vector<py::handle>& outputs,
                     const std::vector<py::handle>& grad_weights, const std::vector<py::handle>& grad_biases,
                     py::handle grad_x, const std::vector<int>& activations, float negative_slope, int num_threads,
-                    uintptr_t stream, const Naming& name) {
+                    uintptr_t stream, bool allow_tf32, const Naming& name) {
   MlpBackwardArgs args;
   args.num_threads = checked_threads(num_threads);
   args.stream = reinterpret_cast<void*>(stream);
+  args.allow_tf32 = allow_tf32;
   Stack s = check_stack(backend.read, x, weights, biases_or_none, outputs, activations, negative_slope, name, false);
   const size_t n = s.layers.size();
   if (n > 1 && !backend.host_memory) {
@@ -171,35 +173,35 @@ void bind_fused_linear(py::module_& m, const Backend& backend, const std::string
   m.def(
       (prefix + "linear_forward").c_str(),
       [backend](py::handle x, py::handle weight, py::handle bias, py::handle out, int activation, float negative_slope,
-                int num_threads, uintptr_t stream) {
+                int num_threads, uintptr_t stream, bool allow_tf32) {
         stack_forward(backend, x, {weight}, {bias}, {out}, {activation}, negative_slope, num_threads, stream,
-                      kSingleLayer);
+                      allow_tf32, kSingleLayer);
       },
       py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("out"), py::arg("activation"),
-      py::arg("negative_slope"), py::arg("num_threads"), py::arg("stream") = 0,
+      py::arg("negative_slope"), py::arg("num_threads"), py::arg("stream") = 0, py::arg("allow_tf32") = false,
       "out = act(x @ weight.T + bias) for C-contiguous float32 arrays; bias may be None.");
   m.def(
       (prefix + "linear_backward").c_str(),
       [backend](py::handle grad_out, py::handle out, py::handle x, py::handle weight, py::handle grad_x,
                 py::handle grad_weight, py::handle grad_bias, int activation, float negative_slope, int num_threads,
-                uintptr_t stream) {
+                uintptr_t stream, bool allow_tf32) {
         stack_backward(backend, grad_out, x, {weight}, {py::none()}, {out}, {grad_weight}, {grad_bias}, grad_x,
-                       {activation}, negative_slope, num_threads, stream, kSingleLayer);
+                       {activation}, negative_slope, num_threads, stream, allow_tf32, kSingleLayer);
       },
       py::arg("grad_out"), py::arg("out"), py::arg("x"), py::arg("weight"), py::arg("grad_x"),
       py::arg("grad_weight"), py::arg("grad_bias"), py::arg("activation"), py::arg("negative_slope"),
-      py::arg("num_threads"), py::arg("stream") = 0,
+      py::arg("num_threads"), py::arg("stream") = 0, py::arg("allow_tf32") = false,
       "Gradients of the fused linear layer from grad_out and the saved output; any gradient output may be "
       "None to skip it.");
   m.def(
       (prefix + "mlp_forward").c_str(),
       [backend](py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
                 const std::vector<py::handle>& outputs, const std::vector<int>& activations, float negative_slope,
-                int num_threads, uintptr_t stream) {
-        stack_forward(backend, x, weights, biases, outputs, activations, negative_slope, num_threads, stream, kStack);
+                int num_threads, uintptr_t stream, bool allow_tf32) {
+        stack_forward(backend, x, weights, biases, outputs, activations, negative_slope, num_threads, stream, allow_tf32, kStack);
       },
       py::arg("x"), py::arg("weights"), py::arg("biases"), py::arg("outputs"), py::arg("activations"),
-      py::arg("negative_slope"), py::arg("num_threads"), py::arg("stream") = 0,
+      py::arg("negative_slope"), py::arg("num_threads"), py::arg("stream") = 0, py::arg("allow_tf32") = false,
       "Forward pass of a stack of fused layers; outputs[i] receives layer i's output (kept for backward).");
   m.def(
       (prefix + "mlp_backward").c_str(),
@@ -207,13 +209,13 @@ void bind_fused_linear(py::module_& m, const Backend& backend, const std::string
                 const std::vector<py::handle>& biases, const std::vector<py::handle>& outputs,
                 const std::vector<py::handle>& grad_weights, const std::vector<py::handle>& grad_biases,
                 py::handle grad_x, const std::vector<int>& activations, float negative_slope, int num_threads,
-                uintptr_t stream) {
+                uintptr_t stream, bool allow_tf32) {
         stack_backward(backend, grad_out, x, weights, biases, outputs, grad_weights, grad_biases, grad_x, activations,
-                       negative_slope, num_threads, stream, kStack);
+                       negative_slope, num_threads, stream, allow_tf32, kStack);
       },
       py::arg("grad_out"), py::arg("x"), py::arg("weights"), py::arg("biases"), py::arg("outputs"),
       py::arg("grad_weights"), py::arg("grad_biases"), py::arg("grad_x"), py::arg("activations"),
-      py::arg("negative_slope"), py::arg("num_threads"), py::arg("stream") = 0,
+      py::arg("negative_slope"), py::arg("num_threads"), py::arg("stream") = 0, py::arg("allow_tf32") = false,
       "Backward pass of a stack of fused layers from grad_out of the last output and the saved outputs; "
       "biases are only checked for shape; any gradient output may be None to skip it.");
 }

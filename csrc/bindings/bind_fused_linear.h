@@ -21,7 +21,8 @@ struct Backend {
 };
 
 // Binds {prefix}linear_forward, {prefix}linear_backward, {prefix}mlp_forward and {prefix}mlp_backward.
-// Every function takes a last `stream` argument (a cudaStream_t as an int; ignored on the CPU).
+// Every function ends with `stream` (a cudaStream_t as an int) and `allow_tf32` (TF32 tensor cores),
+// both used by CUDA back ends only.
 void bind_fused_linear(pybind11::module_& m, const Backend& backend, const std::string& prefix = "");
 
 }  // namespace pyaae::bindings

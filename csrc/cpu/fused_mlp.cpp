@@ -22,6 +22,7 @@ void mlp_forward(const MlpForwardArgs& f, LinearForwardFn layer_forward) {
     args.negative_slope = f.negative_slope;
     args.num_threads = f.num_threads;
     args.stream = f.stream;
+    args.allow_tf32 = f.allow_tf32;
     layer_forward(args);
     input = f.outputs[i];
   }
@@ -67,6 +68,7 @@ void mlp_backward(const MlpBackwardArgs& g, LinearBackwardFn layer_backward) {
     args.negative_slope = g.negative_slope;
     args.num_threads = g.num_threads;
     args.stream = g.stream;
+    args.allow_tf32 = g.allow_tf32;
     layer_backward(args);
     grad_out = args.grad_x;
   }

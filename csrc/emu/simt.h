@@ -163,6 +163,81 @@ T atomicAdd(T* address, T value) {
   return __atomic_fetch_add(address, value, __ATOMIC_ACQ_REL);
 }
 
+// WMMA (tensor-core) fragments, as far as the kernels use them: TF32 m16n16k8 with float
+// accumulators. A real warp spreads a fragment over its 32 lanes in an unspecified layout; here
+// every lane holds the whole tile (row-major), loads read all of it, mma_sync computes all of it,
+// and lane 0 alone stores it (the kernel's next __syncthreads publishes it, as on a GPU).
+namespace nvcuda::wmma {
+
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+namespace precision {
+struct tf32 {};
+}  // namespace precision
+enum layout_t { mem_row_major, mem_col_major };
+
+template <class Use, int M, int N, int K, class T, class Layout = void>
+struct fragment {
+  static constexpr int rows = std::is_same_v<Use, matrix_b> ? K : M;
+  static constexpr int cols = std::is_same_v<Use, matrix_a> ? K : N;
+  static constexpr int num_elements = rows * cols;
+  float x[num_elements];
+};
+
+// Round to nearest, ties away from zero, keeping 10 mantissa bits (cvt.rna.tf32.f32).
+inline float __float_to_tf32(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  if ((bits & 0x7f800000u) != 0x7f800000u) bits = (bits + 0x1000u) & 0xffffe000u;  // Inf and NaN pass
+  std::memcpy(&value, &bits, sizeof bits);
+  return value;
+}
+
+template <class Use, int M, int N, int K, class T, class Layout>
+void fill_fragment(fragment<Use, M, N, K, T, Layout>& f, float value) {
+  for (float& v : f.x) v = value;
+}
+
+template <class Use, int M, int N, int K, class T, class Layout>
+void load_matrix_sync(fragment<Use, M, N, K, T, Layout>& f, const float* p, unsigned ldm) {
+  using F = fragment<Use, M, N, K, T, Layout>;
+  for (int r = 0; r < F::rows; ++r) {
+    for (int c = 0; c < F::cols; ++c) {
+      f.x[r * F::cols + c] = std::is_same_v<Layout, col_major> ? p[c * ldm + r] : p[r * ldm + c];
+    }
+  }
+}
+
+template <int M, int N, int K, class LayoutA, class LayoutB>
+void mma_sync(fragment<accumulator, M, N, K, float>& d, const fragment<matrix_a, M, N, K, precision::tf32, LayoutA>& a,
+              const fragment<matrix_b, M, N, K, precision::tf32, LayoutB>& b,
+              const fragment<accumulator, M, N, K, float>& c) {
+  float out[M * N];
+  for (int i = 0; i < M; ++i) {
+    for (int j = 0; j < N; ++j) {
+      float sum = c.x[i * N + j];
+      for (int k = 0; k < K; ++k) sum = std::fma(a.x[i * K + k], b.x[k * N + j], sum);
+      out[i * N + j] = sum;
+    }
+  }
+  std::memcpy(d.x, out, sizeof out);
+}
+
+template <int M, int N, int K>
+void store_matrix_sync(float* p, const fragment<accumulator, M, N, K, float>& f, unsigned ldm, layout_t layout) {
+  if (::pyaae::emu::context.lane != 0) return;
+  for (int r = 0; r < M; ++r) {
+    for (int c = 0; c < N; ++c) {
+      (layout == mem_row_major ? p[r * ldm + c] : p[c * ldm + r]) = f.x[r * N + c];
+    }
+  }
+}
+
+}  // namespace nvcuda::wmma
+
 // Kernel launch: `kernel<<<grid, block, shared, stream>>>(args...)` under nvcc, the emulator here.
 #define PYAAE_LAUNCH(kernel, grid, block, shared_bytes, stream, ...) \
   ::pyaae::emu::launch((grid), (block), (shared_bytes), (kernel), __VA_ARGS__)

@@ -22,11 +22,12 @@ class _FusedLinearFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, kernels: ModuleType, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
-                code: int, negative_slope: float) -> torch.Tensor:
+                code: int, negative_slope: float, allow_tf32: bool) -> torch.Tensor:
         y = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype, device=x.device)
-        KernelCall(kernels, x.device)("linear_forward", x, weight, bias, y, code, negative_slope, get_num_threads())
+        KernelCall(kernels, x.device, allow_tf32)("linear_forward", x, weight, bias, y, code, negative_slope, get_num_threads())
         ctx.save_for_backward(x, weight, y)
         ctx.kernels, ctx.code, ctx.negative_slope, ctx.has_bias = kernels, code, negative_slope, bias is not None
+        ctx.allow_tf32 = allow_tf32
         return y
 
     @staticmethod
@@ -37,9 +38,9 @@ class _FusedLinearFunction(torch.autograd.Function):
         grad_x = torch.empty_like(x) if need_x else None
         grad_w = torch.empty_like(weight) if need_w else None
         grad_b = weight.new_empty(weight.shape[0]) if need_b and ctx.has_bias else None
-        KernelCall(ctx.kernels, x.device)("linear_backward", grad_y.contiguous(), y, x, weight, grad_x, grad_w, grad_b,
+        KernelCall(ctx.kernels, x.device, ctx.allow_tf32)("linear_backward", grad_y.contiguous(), y, x, weight, grad_x, grad_w, grad_b,
                                           ctx.code, ctx.negative_slope, get_num_threads())
-        return None, grad_x, grad_w, grad_b, None, None
+        return None, grad_x, grad_w, grad_b, None, None, None
 
 
 def fused_linear(
@@ -50,6 +51,7 @@ def fused_linear(
     negative_slope: float = 0.2,
     *,
     backend: str = "auto",
+    allow_tf32: bool = False,
 ) -> torch.Tensor:
     """``activation(x @ weight.T + bias)`` in one pass, differentiable.
 
@@ -62,6 +64,9 @@ def fused_linear(
         backend: "auto" (the kernels where built for this device and dtype, else the reference),
             "kernels" (an error where they cannot run), "reference" (pure PyTorch) or "emu" (the
             CUDA kernels on CPU tensors under emulation; needs a PYAAE_BUILD_EMU=1 build).
+        allow_tf32: let the CUDA kernels multiply on TF32 tensor cores (inputs of each product
+            rounded to 10-bit mantissas, float32 accumulation); ignored by the CPU kernels and the
+            reference, which always multiply in full precision.
 
     Non-contiguous inputs are copied to contiguous ones first; NaN and Inf propagate as in PyTorch.
     """
@@ -72,5 +77,5 @@ def fused_linear(
         return reference.fused_linear(x, weight, bias, activation, negative_slope)
     y = _FusedLinearFunction.apply(kernels, as_matrix(x), weight.contiguous(),
                                    None if bias is None else bias.contiguous(), ACTIVATION_CODES[activation],
-                                   float(negative_slope))
+                                   float(negative_slope), bool(allow_tf32))
     return restore_leading(y, x)

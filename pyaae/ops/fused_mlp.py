@@ -18,19 +18,19 @@ from ._arrays import KernelCall, as_matrix, restore_leading
 
 
 class _FusedMLPFunction(torch.autograd.Function):
-    """Inputs: the kernel module, x, activation codes, negative_slope, then weights[0..n) and
-    biases[0..n) (None allowed)."""
+    """Inputs: the kernel module, x, activation codes, negative_slope, allow_tf32, then
+    weights[0..n) and biases[0..n) (None allowed)."""
 
     @staticmethod
     def forward(ctx, kernels: ModuleType, x: torch.Tensor, codes: List[int], negative_slope: float,
-                *params: Optional[torch.Tensor]) -> torch.Tensor:
+                allow_tf32: bool, *params: Optional[torch.Tensor]) -> torch.Tensor:
         n = len(codes)
         weights, biases = params[:n], params[n:]
         outputs = [torch.empty(x.shape[0], w.shape[0], dtype=x.dtype) for w in weights]
-        KernelCall(kernels, x.device)("mlp_forward", x, list(weights), list(biases), outputs, codes, negative_slope,
+        KernelCall(kernels, x.device, allow_tf32)("mlp_forward", x, list(weights), list(biases), outputs, codes, negative_slope,
                                       get_num_threads())
         ctx.save_for_backward(x, *weights, *outputs)
-        ctx.kernels, ctx.codes, ctx.negative_slope = kernels, codes, negative_slope
+        ctx.kernels, ctx.codes, ctx.negative_slope, ctx.allow_tf32 = kernels, codes, negative_slope, allow_tf32
         ctx.has_bias = [b is not None for b in biases]
         return outputs[-1]
 
@@ -42,13 +42,13 @@ class _FusedMLPFunction(torch.autograd.Function):
         x, weights, outputs = saved[0], saved[1:1 + n], saved[1 + n:]
         need = ctx.needs_input_grad
         grad_x = torch.empty_like(x) if need[1] else None
-        grad_w = [torch.empty_like(w) if need[4 + i] else None for i, w in enumerate(weights)]
-        grad_b = [torch.empty(w.shape[0], dtype=w.dtype) if need[4 + n + i] and ctx.has_bias[i] else None
+        grad_w = [torch.empty_like(w) if need[5 + i] else None for i, w in enumerate(weights)]
+        grad_b = [torch.empty(w.shape[0], dtype=w.dtype) if need[5 + n + i] and ctx.has_bias[i] else None
                   for i, w in enumerate(weights)]
-        KernelCall(ctx.kernels, x.device)("mlp_backward", grad_y.contiguous(), x, list(weights), [None] * n,
+        KernelCall(ctx.kernels, x.device, ctx.allow_tf32)("mlp_backward", grad_y.contiguous(), x, list(weights), [None] * n,
                                           list(outputs), grad_w, grad_b, grad_x, ctx.codes, ctx.negative_slope,
                                           get_num_threads())
-        return (None, grad_x, None, None, *grad_w, *grad_b)
+        return (None, grad_x, None, None, None, *grad_w, *grad_b)
 
 
 def fused_mlp(
@@ -59,6 +59,7 @@ def fused_mlp(
     negative_slope: float = 0.2,
     *,
     backend: str = "auto",
+    allow_tf32: bool = False,
 ) -> torch.Tensor:
     """Layer i computes ``activations[i](h @ weights[i].T + biases[i])`` on the previous layer's output h.
 
@@ -69,6 +70,7 @@ def fused_mlp(
         activations: per layer, one of "identity", "relu", "leaky_relu", "sigmoid", "tanh".
         negative_slope: slope of leaky_relu for negative inputs (>= 0), shared by all layers.
         backend: "auto", "kernels", "reference" or "emu", as in :func:`pyaae.ops.fused_linear`.
+        allow_tf32: TF32 tensor cores for the CUDA kernels, as in :func:`pyaae.ops.fused_linear`.
 
     With the kernels the whole stack is one autograd node: one kernel call forward, one backward.
     """
@@ -81,9 +83,9 @@ def fused_mlp(
     if x.device.type == "cuda":
         # On the GPU a stack runs layer by layer (its backward keeps hidden gradients on the host).
         for w, b, activation in zip(weights, biases, activations):
-            x = fused_linear(x, w, b, activation, negative_slope, backend=backend)
+            x = fused_linear(x, w, b, activation, negative_slope, backend=backend, allow_tf32=allow_tf32)
         return x
     codes = [ACTIVATION_CODES[a] for a in activations]
     params = [w.contiguous() for w in weights] + [None if b is None else b.contiguous() for b in biases]
-    y = _FusedMLPFunction.apply(kernels, as_matrix(x), codes, float(negative_slope), *params)
+    y = _FusedMLPFunction.apply(kernels, as_matrix(x), codes, float(negative_slope), bool(allow_tf32), *params)
     return restore_leading(y, x)

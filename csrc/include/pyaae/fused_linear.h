@@ -18,6 +18,7 @@ struct LinearForwardArgs {
   float negative_slope = 0.0f;
   int num_threads = 1;   // CPU kernels
   void* stream = nullptr;  // CUDA kernels: the cudaStream_t to launch on (null: the default stream)
+  bool allow_tf32 = false;  // CUDA kernels: multiply on TF32 tensor cores (inputs rounded to 10-bit mantissas)
 };
 
 // Gradients of a loss through y = act(x W^T + b), given dL/dy and the saved output y. Any of
@@ -35,6 +36,7 @@ struct LinearBackwardArgs {
   float negative_slope = 0.0f;
   int num_threads = 1;
   void* stream = nullptr;
+  bool allow_tf32 = false;
 };
 
 void linear_forward_cpu(const LinearForwardArgs& args);

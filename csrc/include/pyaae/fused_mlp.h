@@ -26,6 +26,7 @@ struct MlpForwardArgs {
   float negative_slope = 0.0f;
   int num_threads = 1;
   void* stream = nullptr;
+  bool allow_tf32 = false;
 };
 
 // Gradients of every layer from grad_y (of the last output) and the outputs saved by the forward
@@ -42,6 +43,7 @@ struct MlpBackwardArgs {
   float negative_slope = 0.0f;
   int num_threads = 1;
   void* stream = nullptr;
+  bool allow_tf32 = false;
 };
 
 // One layer's pass on some back end (the CPU kernels, or the CUDA kernels under emulation).

@@ -29,6 +29,8 @@ struct GemmProblem {
   // When not null, row_sums[i] = sum over k of A[i, k] (after the fused gradient), accumulated
   // in double while A is packed: the bias gradient comes out of the same pass as the weight's.
   float* row_sums = nullptr;
+  // CUDA only: multiply on TF32 tensor cores. The CPU kernels always multiply in float32.
+  bool allow_tf32 = false;
 };
 
 // y = act(x W^T + b): A = x, B = W^T.
@@ -48,6 +50,7 @@ inline GemmProblem forward_problem(const LinearForwardArgs& f) {
   p.bias = f.bias;
   p.activation = f.activation;
   p.negative_slope = f.negative_slope;
+  p.allow_tf32 = f.allow_tf32;
   return p;
 }
 
@@ -68,6 +71,7 @@ inline GemmProblem grad_x_problem(const LinearBackwardArgs& g) {
   p.c = g.grad_x;
   p.ldc = g.in_features;
   p.negative_slope = g.negative_slope;
+  p.allow_tf32 = g.allow_tf32;
   return p;
 }
 
@@ -89,6 +93,7 @@ inline GemmProblem grad_weight_problem(const LinearBackwardArgs& g, bool with_bi
   p.ldc = g.in_features;
   p.negative_slope = g.negative_slope;
   p.row_sums = with_bias ? g.grad_bias : nullptr;
+  p.allow_tf32 = g.allow_tf32;
   return p;
 }
 
