@@ -20,6 +20,9 @@ _TORCH_FORMS: Dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {
 }
 
 
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
 def check_activation(activation: str, negative_slope: float) -> None:
     """Raise ValueError unless ``activation`` is a known name and ``negative_slope`` is usable."""
     if activation not in _TORCH_FORMS:
@@ -27,8 +30,8 @@ def check_activation(activation: str, negative_slope: float) -> None:
     if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)):
         raise TypeError(f"negative_slope must be a number, got {type(negative_slope).__name__}")
     # The backward pass reads the sign of the pre-activation off the output, which needs slope >= 0.
-    if not math.isfinite(negative_slope) or negative_slope < 0:
-        raise ValueError(f"negative_slope must be a finite number >= 0, got {negative_slope!r}")
+    if not math.isfinite(negative_slope) or not 0 <= negative_slope <= _FLOAT32_MAX:
+        raise ValueError(f"negative_slope must be a finite number >= 0 that float32 can hold, got {negative_slope!r}")
 
 
 def apply_activation(t: torch.Tensor, activation: str, negative_slope: float) -> torch.Tensor:

@@ -5,6 +5,8 @@ from typing import Optional
 
 import torch
 
+# Far above any core count, and within the C int the kernels take.
+MAX_THREADS = 4096
 _num_threads: Optional[int] = None
 
 
@@ -12,8 +14,9 @@ def set_num_threads(num_threads: Optional[int]) -> None:
     """Use ``num_threads`` threads in the CPU kernels; ``None`` follows ``torch.get_num_threads()``."""
     global _num_threads
     if num_threads is not None:
-        if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-            raise ValueError(f"num_threads must be a positive integer or None, got {num_threads!r}")
+        if isinstance(num_threads, bool) or not isinstance(num_threads, int) or not 1 <= num_threads <= MAX_THREADS:
+            raise ValueError(f"num_threads must be a positive integer or None (at most {MAX_THREADS}), "
+                             f"got {num_threads!r}")
     _num_threads = num_threads
 
 

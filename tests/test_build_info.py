@@ -106,9 +106,6 @@ def test_many_threads_still_run() -> None:
     torch.testing.assert_close(y, x @ w.t(), rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "set_num_threads accepts any positive int, but the kernels' num_threads is a C int: from 2**31 "
-    "on every kernel call fails with pybind11's 'incompatible function arguments' TypeError"))
 def test_thread_count_beyond_c_int_is_refused_or_works() -> None:
     try:
         pyaae.set_num_threads(2**31)

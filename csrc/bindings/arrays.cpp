@@ -37,7 +37,14 @@ FloatArray float_array(py::handle obj, const std::string& name, int ndim, bool w
     throw py::type_error(name + " must be an array supporting the buffer protocol, got " +
                          std::string(py::str(py::type::of(obj).attr("__name__"))));
   }
-  auto info = std::make_shared<py::buffer_info>(py::reinterpret_borrow<py::buffer>(obj).request(writable));
+  std::shared_ptr<py::buffer_info> info;
+  try {
+    info = std::make_shared<py::buffer_info>(py::reinterpret_borrow<py::buffer>(obj).request(writable));
+  } catch (const py::error_already_set& e) {
+    if (writable && e.matches(PyExc_BufferError)) throw py::value_error(name + " is read-only: " + e.what());
+    if (writable && e.matches(PyExc_ValueError)) throw py::value_error(name + " is not writable: " + e.what());
+    throw;
+  }
   if (info->format != py::format_descriptor<float>::format() || info->itemsize != sizeof(float)) {
     throw py::type_error(name + " must be float32, got buffer format '" + info->format + "'");
   }

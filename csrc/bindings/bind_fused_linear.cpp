@@ -170,6 +170,15 @@ void stack_backward(const Backend& backend, py::handle grad_out, py::handle x, c
 }  // namespace
 
 void bind_fused_linear(py::module_& m, const Backend& backend, const std::string& prefix) {
+  if (!py::hasattr(m, "ACTIVATIONS")) {
+    py::dict activations;
+    activations["identity"] = static_cast<int>(Activation::Identity);
+    activations["relu"] = static_cast<int>(Activation::ReLU);
+    activations["leaky_relu"] = static_cast<int>(Activation::LeakyReLU);
+    activations["sigmoid"] = static_cast<int>(Activation::Sigmoid);
+    activations["tanh"] = static_cast<int>(Activation::Tanh);
+    m.attr("ACTIVATIONS") = activations;
+  }
   m.def(
       (prefix + "linear_forward").c_str(),
       [backend](py::handle x, py::handle weight, py::handle bias, py::handle out, int activation, float negative_slope,

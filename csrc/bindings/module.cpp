@@ -4,7 +4,6 @@
 #include <pybind11/pybind11.h>
 
 #include "bind_fused_linear.h"
-#include "pyaae/activation.h"
 #include "pyaae/fused_linear.h"
 #if defined(PYAAE_WITH_CUDA)
 #include "pyaae/fused_linear_cuda.h"
@@ -18,13 +17,6 @@ void bind_system(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "pyaae kernels (framework-free C++/CUDA core)";
-  py::dict activations;
-  activations["identity"] = static_cast<int>(pyaae::Activation::Identity);
-  activations["relu"] = static_cast<int>(pyaae::Activation::ReLU);
-  activations["leaky_relu"] = static_cast<int>(pyaae::Activation::LeakyReLU);
-  activations["sigmoid"] = static_cast<int>(pyaae::Activation::Sigmoid);
-  activations["tanh"] = static_cast<int>(pyaae::Activation::Tanh);
-  m.attr("ACTIVATIONS") = activations;
   pyaae::bindings::bind_fused_linear(
       m, {&pyaae::linear_forward_cpu, &pyaae::linear_backward_cpu, &pyaae::bindings::float_array});
 #if defined(PYAAE_WITH_CUDA)

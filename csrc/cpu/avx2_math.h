@@ -7,11 +7,16 @@
 
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "pyaae/activation.h"
 
 namespace pyaae::cpu::avx2 {
 
 inline __m256 exp_ps(__m256 x) {
+  // Past the clamps the result is what expf gives: +inf above, 0 below (so sigmoid(-inf) is 0).
+  const __m256 overflow = _mm256_cmp_ps(x, _mm256_set1_ps(88.7228391f), _CMP_GT_OQ);
+  const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-103.972084f), _CMP_LT_OQ);
   x = _mm256_min_ps(_mm256_set1_ps(88.3762626647949f), x);
   x = _mm256_max_ps(_mm256_set1_ps(-87.3365447504f), x);
   __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
@@ -27,7 +32,9 @@ inline __m256 exp_ps(__m256 x) {
   y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
   const __m256i pow2n = _mm256_slli_epi32(
       _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
+  y = _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
+  y = _mm256_blendv_ps(y, _mm256_set1_ps(INFINITY), overflow);
+  return _mm256_andnot_ps(underflow, y);
 }
 
 inline __m256 sigmoid_ps(__m256 x) {

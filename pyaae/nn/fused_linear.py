@@ -29,19 +29,31 @@ class FusedLinear(nn.Module):
         backend: str = "auto",
         device: Optional[torch.device] = None,
         dtype: Optional[torch.dtype] = None,
+        allow_tf32: bool = False,
     ) -> None:
         super().__init__()
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
         check_activation(activation, negative_slope)
-        check_backend(backend)
         self.in_features, self.out_features = in_features, out_features
-        self.activation, self.negative_slope, self.backend = activation, negative_slope, backend
+        self.activation, self.negative_slope = activation, negative_slope
+        self.backend = backend
+        self.allow_tf32 = allow_tf32  # TF32 tensor cores for the CUDA kernels (pyaae.ops.fused_linear)
         factory = {"device": device, "dtype": dtype}
         self.weight = nn.Parameter(torch.empty(out_features, in_features, **factory))
         self.bias = nn.Parameter(torch.empty(out_features, **factory)) if bias else None
         self.reset_parameters()
+
+    @property
+    def backend(self) -> str:
+        """"auto", "kernels", "reference" or "emu" (see pyaae.ops.fused_linear); checked when set."""
+        return self._backend
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        check_backend(value)
+        self._backend = value
 
     def reset_parameters(self) -> None:
         """nn.Linear's initialization: Kaiming-uniform weight, uniform bias in +-1/sqrt(in)."""
@@ -52,7 +64,7 @@ class FusedLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return ops.fused_linear(x, self.weight, self.bias, self.activation, self.negative_slope,
-                                backend=self.backend)
+                                backend=self.backend, allow_tf32=self.allow_tf32)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

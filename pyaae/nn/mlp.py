@@ -33,6 +33,7 @@ class FusedMLP(nn.Sequential):
         negative_slope: float = 0.2,
         device: Optional[torch.device] = None,
         dtype: Optional[torch.dtype] = None,
+        allow_tf32: bool = False,
     ) -> None:
         sizes = list(sizes)
         if len(sizes) < 2:
@@ -50,11 +51,13 @@ class FusedMLP(nn.Sequential):
         super().__init__(*layers)
         self.sizes = sizes
         self.negative_slope = negative_slope
+        self.allow_tf32 = allow_tf32  # TF32 tensor cores for the CUDA kernels (pyaae.ops.fused_linear)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The whole stack as one fused op (one kernel call per pass with the kernels)."""
         return ops.fused_mlp(x, [layer.weight for layer in self], [layer.bias for layer in self],
-                             [layer.activation for layer in self], self.negative_slope, backend=self.backend)
+                             [layer.activation for layer in self], self.negative_slope, backend=self.backend,
+                             allow_tf32=self.allow_tf32)
 
     @property
     def backend(self) -> str:

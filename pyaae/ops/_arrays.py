@@ -3,6 +3,7 @@
 tensors, with the caller's current stream)."""
 from __future__ import annotations
 
+import math
 from types import ModuleType
 from typing import Any, Callable, Optional
 
@@ -47,7 +48,10 @@ class KernelCall:
 # reshape() costs an autograd view per call, so 2-D inputs (the common case) pass straight through.
 def as_matrix(x: torch.Tensor) -> torch.Tensor:
     """x as a C-contiguous ``[rows, features]`` tensor, leading dimensions flattened as in F.linear."""
-    return x.contiguous() if x.dim() == 2 else x.reshape(-1, x.shape[-1]).contiguous()
+    if x.dim() == 2:
+        return x.contiguous()
+    # An explicit row count: reshape(-1, 0) cannot infer it when there are no features.
+    return x.reshape(math.prod(x.shape[:-1]), x.shape[-1]).contiguous()
 
 
 def restore_leading(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
