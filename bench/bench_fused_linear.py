@@ -25,7 +25,7 @@ TORCH_ACTIVATIONS = {"relu": torch.relu, "identity": lambda t: t, "sigmoid": tor
 
 
 @pytest.mark.parametrize("batch", [100, 1000])
-@pytest.mark.parametrize("layer", LAYERS, ids=lambda l: f"{l[0]}-{l[1]}-{l[2]}")
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: "-".join(map(str, layer[:3])))
 def bench_fused_linear_forward_backward(versus_torch, layer, batch: int) -> None:
     n_in, n_out, activation, input_grad, target = layer
     torch.manual_seed(0)

@@ -23,7 +23,7 @@ def _synchronized(fn):
 
 
 @pytest.mark.parametrize("batch", [100, 1000, 10000])
-@pytest.mark.parametrize("layer", LAYERS, ids=lambda l: f"{l[0]}-{l[1]}-{l[2]}")
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: "-".join(map(str, layer[:3])))
 def bench_cuda_fused_linear_forward_backward(versus_torch, layer, batch: int) -> None:
     n_in, n_out, activation, input_grad, _ = layer
     torch.backends.cuda.matmul.allow_tf32 = False  # compare float32 with float32

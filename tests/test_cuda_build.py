@@ -1,32 +1,29 @@
 """Compile checks of the CUDA kernels, where nvcc is installed: real code for sm_80 and sm_90 with
-warnings as errors, and no kernel may spill registers to local memory (ptxas -v)."""
+warnings as errors, and no kernel may spill registers to local memory (ptxas -v). The table of
+registers, shared memory and spills: ``python tools/cuda_resources.py``."""
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
+import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-NVCC = shutil.which("nvcc") or (str(Path("/usr/local/cuda/bin/nvcc")) if Path("/usr/local/cuda/bin/nvcc").exists() else None)
-SOURCES = sorted((ROOT / "csrc" / "cuda").glob("*.cu"))
+_spec = importlib.util.spec_from_file_location(
+    "cuda_resources", Path(__file__).resolve().parent.parent / "tools" / "cuda_resources.py")
+cuda_resources = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = cuda_resources  # dataclasses look their module up there
+_spec.loader.exec_module(cuda_resources)
 
+NVCC = cuda_resources.find_nvcc()
 pytestmark = pytest.mark.skipif(NVCC is None, reason="nvcc not found: CUDA sources cannot be compiled here")
 
 
-@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
-@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
-def test_kernels_compile_without_warnings_or_spills(source: Path, arch: str, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [NVCC, "-std=c++17", f"-arch={arch}", "-O3", "-Xptxas", "-v", "--Werror", "all-warnings",
-         "-I", str(ROOT / "csrc" / "include"), "-c", str(source), "-o", str(tmp_path / "kernel.o")],
-        capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    report = result.stderr
-    # One "Compiling entry function" and one resource line per kernel; print them for the log.
-    print(f"{source.name} {arch}:\n" + "\n".join(l for l in report.splitlines() if "ptxas info" in l or "spill" in l))
-    spills = [int(n) for n in re.findall(r"(\d+) bytes spill (?:stores|loads)", report)]
-    assert spills, "ptxas -v printed no resource usage"
-    assert max(spills) == 0, f"register spills in {source.name} for {arch}:\n{report}"
+@pytest.mark.parametrize("arch", cuda_resources.ARCHS)
+@pytest.mark.parametrize("source", cuda_resources.SOURCES, ids=lambda p: p.name)
+def test_kernels_compile_without_warnings_or_spills(source: Path, arch: str) -> None:
+    report = cuda_resources.compile_report(NVCC, source, arch)
+    assert report.returncode == 0, report.log
+    assert report.kernels, f"ptxas -v printed no resource usage:\n{report.log}"
+    spilling = [k.kernel for k in report.kernels if k.spill_bytes]
+    assert not spilling, f"register spills in {source.name} for {arch}: {spilling}"

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, sys.argv[1])  # the folder holding the TSan build of the emu module
-import emu  # noqa: E402
+import emu  # noqa: E402 (after the path it comes from)
 
 rng = np.random.default_rng(0)
 for (b, i, o) in [(3, 65, 64), (65, 17, 63), (64, 64, 65), (1, 129, 130)]:
