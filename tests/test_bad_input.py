@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 import sys
 from types import ModuleType
 from typing import Callable, Dict, Optional, Tuple
@@ -480,9 +481,11 @@ def test_set_simd_level_auto_picks_the_best() -> None:
 
 def _python(code: str, **env: str) -> Dict[str, object]:
     """Run ``code`` in a fresh interpreter with extra environment variables; it prints one JSON
-    object. A timeout guards against hangs."""
-    result = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True,
-                            text=True, timeout=120)
+    object. A timeout guards against hangs. It runs outside the checkout, so that ``import pyaae``
+    finds the installed package rather than the source folder."""
+    with tempfile.TemporaryDirectory() as cwd:
+        result = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True,
+                                text=True, timeout=120, cwd=cwd)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
