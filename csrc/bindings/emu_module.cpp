@@ -4,10 +4,19 @@
 
 #include "arrays.h"
 #include "bind_fused_linear.h"
+#include "bind_priors.h"
 #include "pyaae/fused_linear_cuda.h"
+#include "pyaae/prior_sampling.h"
+
+namespace {
+
+void priors(const pyaae::PriorSampling& p, int, void* stream) { pyaae::sample_prior_cuda(p, stream); }
+
+}  // namespace
 
 PYBIND11_MODULE(emu, m) {
   m.doc() = "pyaae CUDA kernels under CPU emulation (one OS thread per CUDA thread, one block at a time)";
   pyaae::bindings::bind_fused_linear(m, {&pyaae::linear_forward_cuda, &pyaae::linear_backward_cuda,
                                          &pyaae::bindings::float_array});
+  pyaae::bindings::bind_priors(m, &priors, false);
 }

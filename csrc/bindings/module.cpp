@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include "bind_fused_linear.h"
+#include "bind_priors.h"
 #include "pyaae/fused_linear.h"
 #if defined(PYAAE_WITH_CUDA)
 #include "pyaae/fused_linear_cuda.h"
@@ -15,6 +16,15 @@ namespace pyaae::bindings {
 void bind_system(py::module_& m);
 }  // namespace pyaae::bindings
 
+namespace {
+
+void priors_cpu(const pyaae::PriorSampling& p, int num_threads, void*) { pyaae::sample_prior_cpu(p, num_threads); }
+#if defined(PYAAE_WITH_CUDA)
+void priors_cuda(const pyaae::PriorSampling& p, int, void* stream) { pyaae::sample_prior_cuda(p, stream); }
+#endif
+
+}  // namespace
+
 PYBIND11_MODULE(_C, m) {
   m.doc() = "pyaae kernels (framework-free C++/CUDA core)";
   pyaae::bindings::bind_fused_linear(
@@ -25,6 +35,10 @@ PYBIND11_MODULE(_C, m) {
   pyaae::bindings::bind_fused_linear(
       m, {&pyaae::linear_forward_cuda, &pyaae::linear_backward_cuda, &pyaae::bindings::device_array, false},
       "cuda_");
+#endif
+  pyaae::bindings::bind_priors(m, &priors_cpu, false);
+#if defined(PYAAE_WITH_CUDA)
+  pyaae::bindings::bind_priors(m, &priors_cuda, true, "cuda_");
 #endif
   pyaae::bindings::bind_system(m);
 }
