@@ -4,36 +4,36 @@ with a device synchronize so the host timer sees the GPU's work; interleaved lik
 (bench/conftest.py)."""
 from __future__ import annotations
 
+from typing import Callable
+
 import pytest
 import torch
 
 import pyaae
-from bench_fused_linear import LAYERS, TORCH_ACTIVATIONS
+from bench_fused_linear import (BATCHES, LAYERS, TORCH_ACTIVATIONS, Layer, forward_backward, gflop, layer_id,
+                                layer_tensors)
 
 REASON = pyaae.build_info()["ops"]["fused_linear"]["reasons"].get("kernels-cuda")
 pytestmark = pytest.mark.skipif(REASON is not None or not torch.cuda.is_available(),
                                 reason=f"no CUDA kernels here: {REASON}")
 
 
-def _synchronized(fn):
+def _synchronized(fn: Callable[[], None]) -> Callable[[], None]:
     def run() -> None:
         fn()
         torch.cuda.synchronize()
     return run
 
 
-@pytest.mark.parametrize("batch", [100, 1000, 10000])
-@pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: "-".join(map(str, layer[:3])))
-def bench_cuda_fused_linear_forward_backward(versus_torch, layer, batch: int) -> None:
-    n_in, n_out, activation, input_grad, _ = layer
+@pytest.mark.parametrize("batch", BATCHES + [10000])
+@pytest.mark.parametrize("layer", LAYERS, ids=layer_id)
+def bench_cuda_fused_linear(versus_torch, layer: Layer, batch: int) -> None:
     torch.backends.cuda.matmul.allow_tf32 = False  # compare float32 with float32
-    torch.manual_seed(0)
-    x = torch.rand(batch, n_in, device="cuda", requires_grad=input_grad)
-    w = (torch.randn(n_out, n_in, device="cuda") / n_in**0.5).requires_grad_()
-    b = torch.zeros(n_out, device="cuda", requires_grad=True)
-    g = torch.randn(batch, n_out, device="cuda")
-    act = TORCH_ACTIVATIONS[activation]
-    ours = _synchronized(lambda: pyaae.ops.fused_linear(x, w, b, activation, backend="kernels").backward(g))
-    theirs = _synchronized(lambda: act(torch.addmm(b, x, w.t())).backward(g))
-    gflop = 2 * batch * n_in * n_out * (3 if input_grad else 2) * 1e-9
-    versus_torch(f"CUDA {n_in}->{n_out} {activation}, batch {batch}", gflop, ours, theirs, 1.0)
+    x, w, b, g = layer_tensors(layer, batch, device="cuda")
+    leaves = [x, w, b]
+    act = TORCH_ACTIVATIONS[layer.activation]
+    ours = _synchronized(forward_backward(
+        lambda: pyaae.ops.fused_linear(x, w, b, layer.activation, backend="kernels"), g, leaves))
+    theirs = _synchronized(forward_backward(lambda: act(torch.addmm(b, x, w.t())), g, leaves))
+    versus_torch(f"CUDA {layer.n_in}->{layer.n_out} {layer.activation}, batch {batch}",
+                 gflop(batch, layer.n_in, layer.n_out, layer.input_grad), ours, theirs, 1.0)

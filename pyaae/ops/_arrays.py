@@ -23,18 +23,19 @@ def _as_device_array(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
 
 class KernelCall:
     """The kernel functions and argument form for tensors on one device: ``call("linear_forward",
-    *tensors_and_scalars)`` passes tensors as arrays and adds the stream and allow_tf32 arguments."""
+    *tensors_and_scalars)`` passes tensors as arrays and adds the stream argument and ``options``
+    (keyword arguments such as allow_tf32)."""
 
-    def __init__(self, kernels: ModuleType, device: torch.device, allow_tf32: bool = False) -> None:
+    def __init__(self, kernels: ModuleType, device: torch.device, **options: Any) -> None:
         self.cuda = device.type == "cuda"
-        self.allow_tf32 = allow_tf32
+        self.options = options
         self.kernels = kernels
         self.view: Callable[[Optional[torch.Tensor]], Any] = _as_device_array if self.cuda else as_array
         self.stream = torch.cuda.current_stream(device).cuda_stream if self.cuda else 0
 
     def __call__(self, name: str, *args: Any) -> None:
         fn = getattr(self.kernels, ("cuda_" if self.cuda else "") + name)
-        fn(*(self._convert(a) for a in args), stream=self.stream, allow_tf32=self.allow_tf32)
+        fn(*(self._convert(a) for a in args), stream=self.stream, **self.options)
 
     def _convert(self, arg: Any) -> Any:
         """Tensors (and None, an absent tensor) become arrays, in lists too; other values pass."""

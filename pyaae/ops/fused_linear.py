@@ -24,7 +24,7 @@ class _FusedLinearFunction(torch.autograd.Function):
     def forward(ctx, kernels: ModuleType, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
                 code: int, negative_slope: float, allow_tf32: bool) -> torch.Tensor:
         y = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype, device=x.device)
-        call = KernelCall(kernels, x.device, allow_tf32)
+        call = KernelCall(kernels, x.device, allow_tf32=allow_tf32)
         call("linear_forward", x, weight, bias, y, code, negative_slope, get_num_threads())
         ctx.save_for_backward(x, weight, y)
         ctx.kernels, ctx.code, ctx.negative_slope, ctx.has_bias = kernels, code, negative_slope, bias is not None
@@ -39,7 +39,7 @@ class _FusedLinearFunction(torch.autograd.Function):
         grad_x = torch.empty_like(x) if need_x else None
         grad_w = torch.empty_like(weight) if need_w else None
         grad_b = weight.new_empty(weight.shape[0]) if need_b and ctx.has_bias else None
-        call = KernelCall(ctx.kernels, x.device, ctx.allow_tf32)
+        call = KernelCall(ctx.kernels, x.device, allow_tf32=ctx.allow_tf32)
         call("linear_backward", grad_y.contiguous(), y, x, weight, grad_x, grad_w, grad_b, ctx.code, ctx.negative_slope,
              get_num_threads())
         return None, grad_x, grad_w, grad_b, None, None, None

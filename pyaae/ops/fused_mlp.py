@@ -27,7 +27,7 @@ class _FusedMLPFunction(torch.autograd.Function):
         n = len(codes)
         weights, biases = params[:n], params[n:]
         outputs = [torch.empty(x.shape[0], w.shape[0], dtype=x.dtype) for w in weights]
-        call = KernelCall(kernels, x.device, allow_tf32)
+        call = KernelCall(kernels, x.device, allow_tf32=allow_tf32)
         call("mlp_forward", x, list(weights), list(biases), outputs, codes, negative_slope, get_num_threads())
         ctx.save_for_backward(x, *weights, *outputs)
         ctx.kernels, ctx.codes, ctx.negative_slope, ctx.allow_tf32 = kernels, codes, negative_slope, allow_tf32
@@ -45,7 +45,7 @@ class _FusedMLPFunction(torch.autograd.Function):
         grad_w = [torch.empty_like(w) if need[5 + i] else None for i, w in enumerate(weights)]
         grad_b = [torch.empty(w.shape[0], dtype=w.dtype) if need[5 + n + i] and ctx.has_bias[i] else None
                   for i, w in enumerate(weights)]
-        call = KernelCall(ctx.kernels, x.device, ctx.allow_tf32)
+        call = KernelCall(ctx.kernels, x.device, allow_tf32=ctx.allow_tf32)
         call("mlp_backward", grad_y.contiguous(), x, list(weights), [None] * n, list(outputs), grad_w, grad_b, grad_x,
              ctx.codes, ctx.negative_slope, get_num_threads())
         return (None, grad_x, None, None, None, *grad_w, *grad_b)
