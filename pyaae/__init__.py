@@ -1,9 +1,9 @@
 """pyaae: Adversarial Autoencoders (Makhzani et al., 2015) on hand-written C++/CUDA kernels.
 
 Subpackages: :mod:`pyaae.ops` (differentiable kernel ops), :mod:`pyaae.reference` (their pure-PyTorch
-oracle), :mod:`pyaae.nn` (modules built from fused layers).
+oracle), :mod:`pyaae.nn` (modules built from fused layers), :mod:`pyaae.priors` (priors on the codes).
 """
-from . import nn, ops, reference
+from . import nn, ops, priors, reference
 from ._build_info import build_info
 from ._simd import get_simd_level, set_simd_level
 from ._threads import get_num_threads, set_num_threads
@@ -16,6 +16,7 @@ __all__ = [
     "get_simd_level",
     "nn",
     "ops",
+    "priors",
     "reference",
     "set_num_threads",
     "set_simd_level",

@@ -1,0 +1,43 @@
+"""Uniform prior on a box."""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+
+from .base import Prior, as_float_tensor
+
+Scalars = Union[float, Sequence[float], torch.Tensor]
+
+
+class Uniform(Prior):
+    """Uniform on the box [low, high) in ``dim`` dimensions."""
+
+    kernel_kind = "uniform"
+
+    def __init__(self, dim: int, low: Scalars = 0.0, high: Scalars = 1.0) -> None:
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+            raise ValueError(f"dim must be a positive integer, got {dim!r}")
+        self.dim = dim
+        self.low = as_float_tensor(low, "low", (dim,))
+        self.high = as_float_tensor(high, "high", (dim,))
+        if (self.high <= self.low).any():
+            raise ValueError("high must be greater than low in every dimension")
+
+    def _kernel_params(self) -> dict:
+        return {"loc": self.low, "scale": self.high}
+
+    def _sample_reference(self, n: int, labels: Optional[torch.Tensor],
+                          generator: torch.Generator) -> Tuple[torch.Tensor, torch.Tensor]:
+        u = torch.rand(n, self.dim, generator=generator, dtype=torch.float64)
+        return self.low + (self.high - self.low) * u, torch.full((n,), -1, dtype=torch.int64)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        z = self._check_z(z)
+        low, high = self.low.to(z), self.high.to(z)
+        inside = ((z >= low) & (z < high)).all(1)
+        density = -torch.log(high - low).sum()
+        return torch.where(inside, density, torch.full_like(density, -float("inf")))
+
+    def __repr__(self) -> str:
+        return f"Uniform(dim={self.dim}, low={self.low.tolist()}, high={self.high.tolist()})"
