@@ -18,12 +18,10 @@ void sample_prior_cpu(const PriorSampling& p, int num_threads) {
   const bool avx2 = current_simd_level() == SimdLevel::Avx2;
 #endif
   auto task = [&](int t) {
-    const int64_t begin = p.n * t / threads, end = p.n * (t + 1) / threads;
+    int64_t begin = p.n * t / threads;
+    const int64_t end = p.n * (t + 1) / threads;
 #if defined(PYAAE_HAVE_AVX2)
-    if (avx2) {
-      cpu::sample_prior_range_avx2(p, begin, end);
-      return;
-    }
+    if (avx2) begin = cpu::sample_prior_groups_avx2(p, begin, end);
 #endif
     for (int64_t i = begin; i < end; ++i) sample_prior(p, i);
   };

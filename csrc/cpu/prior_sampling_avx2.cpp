@@ -229,24 +229,18 @@ void sample8(const PriorSampling& p, int64_t first) {
       break;
     }
     case PriorKind::Categorical:
-      for (int s = 0; s < 8; ++s) sample_prior(p, first + s);
-      break;
+      break;  // not vectorized: sample_prior_groups_avx2 leaves it to the portable path
   }
 }
 
 }  // namespace
 
-void sample_prior_range_avx2(const PriorSampling& p, int64_t begin, int64_t end) {
+int64_t sample_prior_groups_avx2(const PriorSampling& p, int64_t begin, int64_t end) {
+  if (p.kind == PriorKind::Categorical) return begin;
   int64_t i = begin;
-  for (; i + 8 <= end; i += 8) {
-    // A group whose low counter word wraps would need a carry into the high word: scalar there.
-    if ((static_cast<uint64_t>(i) & 0xffffffffull) > 0xfffffff7ull) {
-      for (int s = 0; s < 8; ++s) sample_prior(p, i + s);
-    } else {
-      sample8(p, i);
-    }
-  }
-  for (; i < end; ++i) sample_prior(p, i);
+  // A group whose low counter word wraps would need a carry into the high word: stop before it.
+  for (; i + 8 <= end && (static_cast<uint64_t>(i) & 0xffffffffull) <= 0xfffffff7ull; i += 8) sample8(p, i);
+  return i;
 }
 
 }  // namespace pyaae::cpu
