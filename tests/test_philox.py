@@ -327,21 +327,6 @@ PARAMS = {
 CROSS_ULPS = {"gaussian": 2 * NORMAL_ULPS, "mixture": 2 * NORMAL_ULPS, "swiss_roll": 2 * SWISS_ROLL_ULPS,
               "uniform": 0, "categorical": 0}
 
-# Known bug (reported; remove the mark when fixed): the AVX2 path computes the samples of a thread's
-# range that do not fill a group of 8 with the scalar code, whose libm Box-Muller and sin/cos round
-# differently from the AVX2 polynomials, so a normal-based value changes by an ulp or so with the
-# thread split and with n. Uniform and categorical values (no floating-point transform) are unaffected.
-AVX2_TAIL_BUG = pytest.mark.xfail(
-    strict=True, reason="csrc/cpu/prior_sampling_avx2.cpp sample_prior_range_avx2: the scalar tail of each "
-                        "thread's range gives other floats than the AVX2 groups, so values depend on the split and n")
-FLOAT_KINDS = ("gaussian", "mixture", "swiss_roll")
-
-
-def split_params(simd_level: Optional[str], kinds=tuple(PARAMS)):
-    """Prior kinds as params, the float kinds marked with AVX2_TAIL_BUG on the AVX2 level."""
-    return [pytest.param(kind, id=kind, marks=AVX2_TAIL_BUG if simd_level == "avx2" and kind in FLOAT_KINDS else ())
-            for kind in kinds]
-
 
 @needs_emu
 @pytest.mark.parametrize("simd_level", SIMD_LEVELS)
@@ -369,8 +354,8 @@ def test_cpu_and_emulated_cuda_agree(kind: str, simd_level: str) -> None:
 # What a value depends on: (seed, offset, sample, block) and nothing else
 
 
-@pytest.mark.parametrize("simd_level, kind", [pytest.param(level, p.values[0], id=f"{p.id}-{level}", marks=p.marks)
-                                              for level in SIMD_LEVELS for p in split_params(level)])
+@pytest.mark.parametrize("simd_level", SIMD_LEVELS)
+@pytest.mark.parametrize("kind", list(PARAMS))
 def test_thread_count_does_not_change_samples(kind: str, simd_level: str) -> None:
     """1, 2, 3 and 5 threads (N_CPU splits into 5 ranges of >= 4096 samples): bitwise the same."""
     params = dict(PARAMS[kind])
@@ -387,11 +372,9 @@ def test_thread_count_does_not_change_samples(kind: str, simd_level: str) -> Non
 
 
 @pytest.mark.parametrize("kind", list(PARAMS))
-def test_prefix_does_not_depend_on_n(request, kernels, kind: str) -> None:
+def test_prefix_does_not_depend_on_n(kernels, kind: str) -> None:
     """The first m samples of a draw of n are the draw of m (on every module): a sample's value is a
     function of its own counter."""
-    if "cpu-avx2" in request.node.callspec.id and kind in FLOAT_KINDS:
-        request.applymarker(AVX2_TAIL_BUG)
     module, n = kernels
     params = dict(PARAMS[kind])
     dim = params.pop("dim")

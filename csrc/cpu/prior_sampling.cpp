@@ -18,10 +18,12 @@ void sample_prior_cpu(const PriorSampling& p, int num_threads) {
   const bool avx2 = current_simd_level() == SimdLevel::Avx2;
 #endif
   auto task = [&](int t) {
-    int64_t begin = p.n * t / threads;
-    const int64_t end = p.n * (t + 1) / threads;
+    // Split points are multiples of 8, so that the AVX2 path's groups of 8 are the same for any split.
+    const int64_t groups = (p.n + 7) / 8;
+    const int64_t begin = std::min(p.n, groups * t / threads * 8);
+    const int64_t end = std::min(p.n, groups * (t + 1) / threads * 8);
 #if defined(PYAAE_HAVE_AVX2)
-    if (avx2) begin = cpu::sample_prior_groups_avx2(p, begin, end);
+    if (avx2 && cpu::sample_prior_range_avx2(p, begin, end)) return;
 #endif
     for (int64_t i = begin; i < end; ++i) sample_prior(p, i);
   };

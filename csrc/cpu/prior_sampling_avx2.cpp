@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 
 #include "avx2_math.h"
@@ -27,10 +28,9 @@ inline void mulhilo8(__m256i a, uint32_t m, __m256i* hi, __m256i* lo) {
   *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
 }
 
-// Block `block` of samples first .. first + 7 (counters lo(i), hi(i), block, offset).
+// Block `block` of samples first .. first + 7 (counters lo(i), hi(i), block, offset). first is a
+// multiple of 8, so the eight low words never wrap into the high word.
 inline Words8 philox8(uint64_t seed, uint32_t offset, uint64_t first, uint32_t block) {
-  // Eight consecutive samples never straddle a 2^32 boundary of the high word unless first is
-  // within 8 of it; the caller uses the scalar path there.
   __m256i c0 = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(first))),
                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   __m256i c1 = _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(first >> 32)));
@@ -134,8 +134,8 @@ inline void normals8(const PriorSampling& p, uint64_t first, uint32_t first_bloc
   }
 }
 
-// The component of each lane: its label, or the first k with u < cdf[k].
-inline __m256i components8(const PriorSampling& p, int64_t first, __m256i word) {
+// The component of each of the `valid` lanes: its label, or the first k with u < cdf[k].
+inline __m256i components8(const PriorSampling& p, int64_t first, int valid, __m256i word) {
   const __m256 u = uniform8(word);
   __m256i k = _mm256_setzero_si256();
   for (int64_t j = 0; j + 1 < p.components; ++j) {
@@ -145,7 +145,7 @@ inline __m256i components8(const PriorSampling& p, int64_t first, __m256i word) 
   if (p.labels != nullptr) {
     alignas(32) int32_t lanes[8];
     _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), k);
-    for (int s = 0; s < 8; ++s) {
+    for (int s = 0; s < valid; ++s) {
       if (p.labels[first + s] >= 0) lanes[s] = static_cast<int32_t>(p.labels[first + s]);
     }
     k = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
@@ -153,21 +153,23 @@ inline __m256i components8(const PriorSampling& p, int64_t first, __m256i word) 
   return k;
 }
 
-// Writes column d of 8 rows.
-inline void store_column(const PriorSampling& p, int64_t first, int64_t d, __m256 v) {
+// Writes column d of the `valid` rows from first.
+inline void store_column(const PriorSampling& p, int64_t first, int valid, int64_t d, __m256 v) {
   alignas(32) float lanes[8];
   _mm256_store_ps(lanes, v);
-  for (int s = 0; s < 8; ++s) p.out[(first + s) * p.dim + d] = lanes[s];
+  for (int s = 0; s < valid; ++s) p.out[(first + s) * p.dim + d] = lanes[s];
 }
 
-inline void store_index(const PriorSampling& p, int64_t first, __m256i k) {
+inline void store_index(const PriorSampling& p, int64_t first, int valid, __m256i k) {
   if (p.index == nullptr) return;
   alignas(32) int32_t lanes[8];
   _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), k);
-  for (int s = 0; s < 8; ++s) p.index[first + s] = lanes[s];
+  for (int s = 0; s < valid; ++s) p.index[first + s] = lanes[s];
 }
 
-void sample8(const PriorSampling& p, int64_t first) {
+// Samples first .. first + valid - 1 (first a multiple of 8, valid <= 8). A partial group is computed
+// in full and stored in part, so every sample takes the same arithmetic whatever n and the split.
+void sample8(const PriorSampling& p, int64_t first, int valid) {
   const uint64_t f = static_cast<uint64_t>(first);
   switch (p.kind) {
     case PriorKind::Gaussian: {
@@ -175,7 +177,7 @@ void sample8(const PriorSampling& p, int64_t first) {
         __m256 z[4];
         normals8(p, f, static_cast<uint32_t>(d / 4), 4, z);
         for (int t = 0; t < 4 && d + t < p.dim; ++t) {
-          store_column(p, first, d + t, _mm256_fmadd_ps(_mm256_set1_ps(p.scale[d + t]), z[t], _mm256_set1_ps(p.loc[d + t])));
+          store_column(p, first, valid, d + t, _mm256_fmadd_ps(_mm256_set1_ps(p.scale[d + t]), z[t], _mm256_set1_ps(p.loc[d + t])));
         }
       }
       break;
@@ -185,14 +187,14 @@ void sample8(const PriorSampling& p, int64_t first) {
         const Words8 r = philox8(p.seed, p.offset, f, static_cast<uint32_t>(d / 4));
         for (int t = 0; t < 4 && d + t < p.dim; ++t) {
           const __m256 low = _mm256_set1_ps(p.loc[d + t]), high = _mm256_set1_ps(p.scale[d + t]);
-          store_column(p, first, d + t, _mm256_add_ps(low, _mm256_mul_ps(_mm256_sub_ps(high, low), uniform8(r.w[t]))));
+          store_column(p, first, valid, d + t, _mm256_add_ps(low, _mm256_mul_ps(_mm256_sub_ps(high, low), uniform8(r.w[t]))));
         }
       }
       break;
     }
     case PriorKind::Mixture: {
       const Words8 r = philox8(p.seed, p.offset, f, 0);
-      const __m256i k = components8(p, first, r.w[0]);
+      const __m256i k = components8(p, first, valid, r.w[0]);
       __m256 z[kMaxMixtureDim];
       normals8(p, f, 1, p.dim, z);
       const __m256i mean_base = _mm256_mullo_epi32(k, _mm256_set1_epi32(static_cast<int>(p.dim)));
@@ -202,14 +204,14 @@ void sample8(const PriorSampling& p, int64_t first) {
         for (int64_t col = 0; col <= row; ++col) {
           v = _mm256_fmadd_ps(_mm256_i32gather_ps(p.scale + row * p.dim + col, chol_base, 4), z[col], v);
         }
-        store_column(p, first, row, v);
+        store_column(p, first, valid, row, v);
       }
-      store_index(p, first, k);
+      store_index(p, first, valid, k);
       break;
     }
     case PriorKind::SwissRoll: {
       const Words8 r = philox8(p.seed, p.offset, f, 0);
-      const __m256i seg = components8(p, first, r.w[0]);
+      const __m256i seg = components8(p, first, valid, r.w[0]);
       const __m256 u = _mm256_mul_ps(_mm256_add_ps(_mm256_cvtepi32_ps(seg), uniform8(r.w[1])),
                                      _mm256_set1_ps(1.0f / static_cast<float>(p.components)));
       const __m256 root = _mm256_sqrt_ps(u);
@@ -223,9 +225,9 @@ void sample8(const PriorSampling& p, int64_t first) {
         x = _mm256_fmadd_ps(_mm256_set1_ps(p.noise_std), n0, x);
         y = _mm256_fmadd_ps(_mm256_set1_ps(p.noise_std), n1, y);
       }
-      store_column(p, first, 0, x);
-      store_column(p, first, 1, y);
-      store_index(p, first, seg);
+      store_column(p, first, valid, 0, x);
+      store_column(p, first, valid, 1, y);
+      store_index(p, first, valid, seg);
       break;
     }
     case PriorKind::Categorical:
@@ -235,12 +237,10 @@ void sample8(const PriorSampling& p, int64_t first) {
 
 }  // namespace
 
-int64_t sample_prior_groups_avx2(const PriorSampling& p, int64_t begin, int64_t end) {
-  if (p.kind == PriorKind::Categorical) return begin;
-  int64_t i = begin;
-  // A group whose low counter word wraps would need a carry into the high word: stop before it.
-  for (; i + 8 <= end && (static_cast<uint64_t>(i) & 0xffffffffull) <= 0xfffffff7ull; i += 8) sample8(p, i);
-  return i;
+bool sample_prior_range_avx2(const PriorSampling& p, int64_t begin, int64_t end) {
+  if (p.kind == PriorKind::Categorical) return false;  // no floating-point transform to vectorize
+  for (int64_t i = begin; i < end; i += 8) sample8(p, i, static_cast<int>(std::min<int64_t>(8, end - i)));
+  return true;
 }
 
 }  // namespace pyaae::cpu

@@ -8,9 +8,9 @@
 namespace pyaae::cpu {
 
 #if defined(PYAAE_HAVE_AVX2)
-// Samples whole groups of 8 from begin on and returns where it stopped; the portable code does
-// the rest, so that no scalar sample is computed with the AVX2 unit's floating-point contraction.
-int64_t sample_prior_groups_avx2(const PriorSampling& p, int64_t begin, int64_t end);
+// Samples [begin, end) in groups of 8 (begin a multiple of 8; the last group may be partial) and
+// returns true, or returns false for a kind it leaves to the portable code (categorical).
+bool sample_prior_range_avx2(const PriorSampling& p, int64_t begin, int64_t end);
 #endif
 
 }  // namespace pyaae::cpu
