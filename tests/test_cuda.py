@@ -53,3 +53,19 @@ def test_cuda_mlp_module() -> None:
     torch.testing.assert_close(mlp(x), twin(x), rtol=1e-4, atol=1e-4)
     mlp(x).sum().backward()
     assert all(p.grad is not None for p in mlp.parameters())
+
+
+@pytest.mark.parametrize("make", [lambda: pyaae.priors.Gaussian(8, std=5.0), pyaae.priors.GaussianMixture.paper_preset,
+                                  pyaae.priors.SwissRoll, lambda: pyaae.priors.Uniform(5),
+                                  lambda: pyaae.priors.Categorical([0.25] * 4)],
+                         ids=["gaussian", "mixture", "swiss_roll", "uniform", "categorical"])
+def test_cuda_prior_kernels_match_the_cpu(make) -> None:
+    """Same Philox words on the GPU: identical indices, floats within the README's 2^-17 bound."""
+    prior = make()
+    labelled = prior.num_classes is not None and not isinstance(prior, pyaae.priors.Categorical)
+    labels = torch.randint(-1, prior.num_classes, (100_003,)) if labelled else None
+    cpu, cpu_index = prior.sample(100_003, labels=labels, seed=11, offset=2, return_index=True)
+    gpu, gpu_index = prior.sample(100_003, labels=labels, seed=11, offset=2, device="cuda", return_index=True)
+    assert torch.equal(cpu_index, gpu_index.cpu())
+    bound = 2.0**-17 * torch.clamp(cpu.abs(), min=1.0)
+    assert ((gpu.cpu() - cpu).abs() <= bound).all()
