@@ -77,7 +77,9 @@ void sample(PriorRunner run, bool device, int kind, py::handle out_obj, py::hand
   }
   std::optional<Int64Array> labels, index;
   if (!labels_obj.is_none()) {
-    if (!needs_cdf) throw py::value_error("labels apply to mixtures and the swiss roll only");
+    if (p.kind != PriorKind::Mixture && p.kind != PriorKind::SwissRoll) {
+      throw py::value_error("labels apply to mixtures and the swiss roll only");
+    }
     labels = read<int64_t>(device, labels_obj, "labels", 1, false);
     expect_dim(*labels, 0, p.n, "elements", " to match out's rows");
     if (!device) {

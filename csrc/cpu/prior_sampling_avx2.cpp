@@ -187,7 +187,10 @@ void sample8(const PriorSampling& p, int64_t first, int valid) {
         const Words8 r = philox8(p.seed, p.offset, f, static_cast<uint32_t>(d / 4));
         for (int t = 0; t < 4 && d + t < p.dim; ++t) {
           const __m256 low = _mm256_set1_ps(p.loc[d + t]), high = _mm256_set1_ps(p.scale[d + t]);
-          store_column(p, first, valid, d + t, _mm256_add_ps(low, _mm256_mul_ps(_mm256_sub_ps(high, low), uniform8(r.w[t]))));
+          const __m256 v = _mm256_add_ps(low, _mm256_mul_ps(_mm256_sub_ps(high, low), uniform8(r.w[t])));
+          // Rounding must not reach high: [low, high), as the scalar kernel clamps.
+          const __m256 below_high = _mm256_set1_ps(std::nextafter(p.scale[d + t], p.loc[d + t]));
+          store_column(p, first, valid, d + t, _mm256_blendv_ps(below_high, v, _mm256_cmp_ps(v, high, _CMP_LT_OQ)));
         }
       }
       break;

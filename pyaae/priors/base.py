@@ -85,11 +85,12 @@ class Prior:
         if kernels is None and backend in ("kernels", "emu"):
             raise RuntimeError(f"backend={backend!r}: {type(self).__name__} has no kernel; use 'reference'")
         if kernels is None:
-            generator = torch.Generator().manual_seed((int(seed) * 0x9E3779B1 + int(offset)) % 2**63)
+            generator = torch.Generator().manual_seed(_reference_seed(int(seed), int(offset)))
             samples, index = self._sample_reference(n, label_tensor, generator)
             samples, index = samples.to(device=device, dtype=torch.float32), index.to(device)
         else:
-            samples, index = self._sample_kernels(kernels, n, label_tensor, int(seed), int(offset), device)
+            samples, index = self._sample_kernels(kernels, n, label_tensor, int(seed), int(offset), device,
+                                                  return_index)
         return (samples, index) if return_index else samples
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
@@ -135,17 +136,29 @@ class Prior:
         return t
 
     def _sample_kernels(self, kernels, n: int, labels: Optional[torch.Tensor], seed: int, offset: int,
-                        device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+                        device: torch.device, return_index: bool) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         params = self._kernel_params()
         move = lambda t: None if t is None else t.to(device=device, dtype=torch.float32).contiguous()  # noqa: E731
         out = torch.empty(n, self.dim, dtype=torch.float32, device=device)
-        has_index = self.num_classes is not None
+        # The index costs a third of a 2-D sample's memory traffic: written only when asked for.
+        has_index = self.num_classes is not None and return_index
         index = torch.empty(n, dtype=torch.int64, device=device) if has_index else None
         call = KernelCall(kernels, device)
         call("sample_prior", kernels.PRIOR_KINDS[self.kernel_kind], out, index, move(params.get("loc")),
              move(params.get("scale")), move(params.get("cdf")), float(params.get("noise_std", 0.0)),
              None if labels is None else labels.to(device).contiguous(), seed, offset, get_num_threads())
-        return out, index if index is not None else torch.full((n,), -1, dtype=torch.int64, device=device)
+        if return_index and index is None:
+            index = torch.full((n,), -1, dtype=torch.int64, device=device)
+        return out, index
+
+
+def _reference_seed(seed: int, offset: int) -> int:
+    """One 63-bit generator seed per (seed, offset): splitmix64's finalizer over seed and offset."""
+    mask = 2**64 - 1
+    x = (seed + (offset + 1) * 0x9E3779B97F4A7C15) & mask
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+    return (x ^ (x >> 31)) >> 1
 
 
 def weights_cdf(weights: torch.Tensor) -> torch.Tensor:

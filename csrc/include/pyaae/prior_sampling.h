@@ -72,7 +72,9 @@ PYAAE_HOST_DEVICE void sample_prior(const PriorSampling& p, int64_t i) {
       for (int64_t d = 0; d < p.dim; d += 4) {
         const PhiloxWords r = philox_block(p.seed, p.offset, static_cast<uint64_t>(i), static_cast<uint32_t>(d / 4));
         for (int t = 0; t < 4 && d + t < p.dim; ++t) {
-          out[d + t] = p.loc[d + t] + (p.scale[d + t] - p.loc[d + t]) * uniform_float(r.w[t]);
+          const float low = p.loc[d + t], high = p.scale[d + t];
+          const float v = low + (high - low) * uniform_float(r.w[t]);
+          out[d + t] = v < high ? v : nextafterf(high, low);  // rounding must not reach high: [low, high)
         }
       }
       break;
