@@ -30,7 +30,10 @@ class Uniform(Prior):
     def _sample_reference(self, n: int, labels: Optional[torch.Tensor],
                           generator: torch.Generator) -> Tuple[torch.Tensor, torch.Tensor]:
         u = torch.rand(n, self.dim, generator=generator, dtype=torch.float64)
-        return self.low + (self.high - self.low) * u, torch.full((n,), -1, dtype=torch.int64)
+        samples = (self.low + (self.high - self.low) * u).to(torch.float32)
+        # float32 rounding can reach high: keep the box half-open, as the kernels do.
+        below_high = torch.nextafter(self.high.float(), self.low.float())
+        return torch.minimum(samples, below_high), torch.full((n,), -1, dtype=torch.int64)
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         z = self._check_z(z)
