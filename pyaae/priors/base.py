@@ -15,6 +15,13 @@ Labels = Union[torch.Tensor, np.ndarray, Sequence[int], None]
 MAX_OFFSET = 2**32
 
 
+def check_positive_int(value, name: str) -> int:
+    """value as an int, or ValueError naming ``name`` unless it is an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def as_float_tensor(value, name: str, shape: Optional[Tuple[int, ...]] = None) -> torch.Tensor:
     """A float64 CPU copy of a parameter (scalar broadcast to ``shape``), checked finite."""
     t = torch.as_tensor(value, dtype=torch.float64).clone()

@@ -6,7 +6,7 @@ from typing import Optional, Sequence, Tuple, Union
 
 import torch
 
-from .base import Prior, as_float_tensor
+from .base import Prior, as_float_tensor, check_positive_int
 
 Scalars = Union[float, Sequence[float], torch.Tensor]
 
@@ -17,8 +17,7 @@ class Gaussian(Prior):
     kernel_kind = "gaussian"
 
     def __init__(self, dim: int, mean: Scalars = 0.0, std: Scalars = 1.0) -> None:
-        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"dim must be a positive integer, got {dim!r}")
+        dim = check_positive_int(dim, "dim")
         self.dim = dim
         self.mean = as_float_tensor(mean, "mean", (dim,))
         self.std = as_float_tensor(std, "std", (dim,))

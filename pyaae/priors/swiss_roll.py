@@ -6,7 +6,7 @@ from typing import Optional, Tuple
 
 import torch
 
-from .base import Prior, weights_cdf
+from .base import Prior, check_positive_int, weights_cdf
 
 
 class SwissRoll(Prior):
@@ -18,8 +18,7 @@ class SwissRoll(Prior):
     dim = 2
 
     def __init__(self, num_segments: int = 10, noise_std: float = 0.0) -> None:
-        if isinstance(num_segments, bool) or not isinstance(num_segments, int) or num_segments < 1:
-            raise ValueError(f"num_segments must be a positive integer, got {num_segments!r}")
+        num_segments = check_positive_int(num_segments, "num_segments")
         if not (isinstance(noise_std, (int, float)) and math.isfinite(noise_std) and noise_std >= 0):
             raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
         self.num_classes = num_segments

@@ -5,7 +5,7 @@ from typing import Optional, Sequence, Tuple, Union
 
 import torch
 
-from .base import Prior, as_float_tensor
+from .base import Prior, as_float_tensor, check_positive_int
 
 Scalars = Union[float, Sequence[float], torch.Tensor]
 
@@ -16,8 +16,7 @@ class Uniform(Prior):
     kernel_kind = "uniform"
 
     def __init__(self, dim: int, low: Scalars = 0.0, high: Scalars = 1.0) -> None:
-        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"dim must be a positive integer, got {dim!r}")
+        dim = check_positive_int(dim, "dim")
         self.dim = dim
         self.low = as_float_tensor(low, "low", (dim,))
         self.high = as_float_tensor(high, "high", (dim,))

@@ -7,7 +7,7 @@ from typing import Callable, Optional, Tuple
 
 import torch
 
-from .base import Prior
+from .base import Prior, check_positive_int
 
 
 class CallablePrior(Prior):
@@ -16,8 +16,7 @@ class CallablePrior(Prior):
     def __init__(self, fn: Callable[[int, torch.Generator], torch.Tensor], dim: int) -> None:
         if not callable(fn):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"dim must be a positive integer, got {dim!r}")
+        dim = check_positive_int(dim, "dim")
         self.fn, self.dim = fn, dim
 
     def _sample_reference(self, n: int, labels: Optional[torch.Tensor],
