@@ -5,6 +5,22 @@
 #include "aligned_buffer.h"
 
 namespace pyaae {
+namespace {
+
+// The fields a layer's pass takes from the layer and the stack, alike for forward and backward.
+template <class LayerArgs, class StackArgs>
+void set_layer_fields(LayerArgs& args, const MlpLayer& layer, const StackArgs& stack) {
+  args.batch = stack.batch;
+  args.in_features = layer.in_features;
+  args.out_features = layer.out_features;
+  args.activation = layer.activation;
+  args.negative_slope = stack.negative_slope;
+  args.num_threads = stack.num_threads;
+  args.stream = stack.stream;
+  args.allow_tf32 = stack.allow_tf32;
+}
+
+}  // namespace
 
 void mlp_forward(const MlpForwardArgs& f, LinearForwardFn layer_forward) {
   const float* input = f.x;
@@ -15,14 +31,7 @@ void mlp_forward(const MlpForwardArgs& f, LinearForwardFn layer_forward) {
     args.weight = layer.weight;
     args.bias = layer.bias;
     args.y = f.outputs[i];
-    args.batch = f.batch;
-    args.in_features = layer.in_features;
-    args.out_features = layer.out_features;
-    args.activation = layer.activation;
-    args.negative_slope = f.negative_slope;
-    args.num_threads = f.num_threads;
-    args.stream = f.stream;
-    args.allow_tf32 = f.allow_tf32;
+    set_layer_fields(args, layer, f);
     layer_forward(args);
     input = f.outputs[i];
   }
@@ -61,14 +70,7 @@ void mlp_backward(const MlpBackwardArgs& g, LinearBackwardFn layer_backward) {
     args.grad_x = i == 0 ? g.grad_x : (i > floor ? hidden[i % 2] : nullptr);
     args.grad_weight = g.grad_weights[i];
     args.grad_bias = g.grad_biases[i];
-    args.batch = g.batch;
-    args.in_features = layer.in_features;
-    args.out_features = layer.out_features;
-    args.activation = layer.activation;
-    args.negative_slope = g.negative_slope;
-    args.num_threads = g.num_threads;
-    args.stream = g.stream;
-    args.allow_tf32 = g.allow_tf32;
+    set_layer_fields(args, layer, g);
     layer_backward(args);
     grad_out = args.grad_x;
   }

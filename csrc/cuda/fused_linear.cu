@@ -59,6 +59,21 @@ __device__ __forceinline__ void load_b_tile(const GemmProblem& p, int64_t col0, 
   }
 }
 
+// Loads both tiles of k slice k0 and waits for the block; with `sums`, threads 0..63 add their A row's
+// slice to *row_sum (the bias gradient, from the operand the GEMM reads anyway).
+template <Activation Grad, int Threads>
+__device__ __forceinline__ void load_tiles(const GemmProblem& p, int64_t row0, int64_t col0, int64_t k0,
+                                           float (&a_tile)[kTileK][kTileM + kPad],
+                                           float (&b_tile)[kTileK][kTileN + kPad], bool sums, double* row_sum) {
+  load_a_tile<Grad, Threads>(p, row0, k0, a_tile);
+  load_b_tile<Threads>(p, col0, k0, b_tile);
+  __syncthreads();
+  const int tid = static_cast<int>(threadIdx.x);
+  if (sums && tid < kTileM) {
+    for (int kk = 0; kk < kTileK; ++kk) *row_sum += a_tile[kk][tid];
+  }
+}
+
 template <Activation Epilogue>
 __device__ __forceinline__ void store_output(const GemmProblem& p, int64_t r, int64_t c, float acc) {
   if (r < p.m && c < p.n) {
@@ -81,12 +96,7 @@ __global__ void __launch_bounds__(kFmaThreads) gemm_fma_kernel(GemmProblem p) {
   float acc[4][4] = {};
   double row_sum = 0.0;
   for (int64_t k0 = 0; k0 < p.k; k0 += kTileK) {
-    load_a_tile<Grad, kFmaThreads>(p, row0, k0, a_tile);
-    load_b_tile<kFmaThreads>(p, col0, k0, b_tile);
-    __syncthreads();
-    if (sums && tid < kTileM) {
-      for (int kk = 0; kk < kTileK; ++kk) row_sum += a_tile[kk][tid];
-    }
+    load_tiles<Grad, kFmaThreads>(p, row0, col0, k0, a_tile, b_tile, sums, &row_sum);
 #pragma unroll
     for (int kk = 0; kk < kTileK; ++kk) {
       float a[4], b[4];
@@ -131,12 +141,7 @@ __global__ void __launch_bounds__(kTf32Threads) gemm_tf32_kernel(GemmProblem p) 
   }
   double row_sum = 0.0;
   for (int64_t k0 = 0; k0 < p.k; k0 += kTileK) {
-    load_a_tile<Grad, kTf32Threads>(p, row0, k0, a_tile);
-    load_b_tile<kTf32Threads>(p, col0, k0, b_tile);
-    __syncthreads();
-    if (sums && tid < kTileM) {
-      for (int kk = 0; kk < kTileK; ++kk) row_sum += a_tile[kk][tid];
-    }
+    load_tiles<Grad, kTf32Threads>(p, row0, col0, k0, a_tile, b_tile, sums, &row_sum);
     for (int kk = 0; kk < kTileK; kk += 8) {
       wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::col_major> a[2];
       wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> b[2];
