@@ -3,7 +3,7 @@
 Subpackages: :mod:`pyaae.ops` (differentiable kernel ops), :mod:`pyaae.reference` (their pure-PyTorch
 oracle), :mod:`pyaae.nn` (modules built from fused layers), :mod:`pyaae.priors` (priors on the codes).
 """
-from . import data, nn, ops, priors, reference
+from . import data, models, nn, ops, priors, reference
 from ._build_info import build_info
 from ._simd import get_simd_level, set_simd_level
 from ._threads import get_num_threads, set_num_threads
@@ -15,6 +15,7 @@ __all__ = [
     "data",
     "get_num_threads",
     "get_simd_level",
+    "models",
     "nn",
     "ops",
     "priors",

@@ -1,7 +1,7 @@
 """Priors p(z) an AAE imposes on its codes: the paper's Gaussian, mixture of Gaussians, swiss roll,
 and categorical priors, a uniform box, and user-defined ones. Every built-in prior samples on the
 counter-based Philox kernels (CPU, CUDA, or CUDA under emulation) or on a pure-PyTorch reference."""
-from .base import Prior
+from .base import Prior, prior_from_config
 from .categorical import Categorical
 from .gaussian import Gaussian
 from .mixture import GaussianMixture
@@ -9,5 +9,5 @@ from .swiss_roll import SwissRoll
 from .uniform import Uniform
 from .user_defined import CallablePrior, NumbaPrior
 
-__all__ = ["Prior", "Gaussian", "GaussianMixture", "SwissRoll", "Uniform", "Categorical", "CallablePrior",
+__all__ = ["Prior", "prior_from_config", "Gaussian", "GaussianMixture", "SwissRoll", "Uniform", "Categorical", "CallablePrior",
            "NumbaPrior"]

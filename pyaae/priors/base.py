@@ -104,6 +104,10 @@ class Prior:
         """log p(z) per row of z [n, dim]."""
         raise NotImplementedError(f"{type(self).__name__} has no tractable density")
 
+    def to_config(self) -> dict:
+        """A JSON-serializable description from which ``prior_from_config`` rebuilds this prior."""
+        raise ValueError(f"{type(self).__name__} cannot be saved (it holds user code); pass it again when loading")
+
     # -- for subclasses --------------------------------------------------------------------------
 
     def _sample_fast(self, n: int, labels: Optional[torch.Tensor], seed: int, offset: int, device: torch.device,
@@ -173,3 +177,15 @@ def weights_cdf(weights: torch.Tensor) -> torch.Tensor:
     cdf = torch.cumsum(weights, 0)
     cdf[-1] = 1.0
     return cdf
+
+
+def prior_from_config(config: dict) -> "Prior":
+    """The prior that ``Prior.to_config()`` described."""
+    from . import categorical, gaussian, mixture, swiss_roll, uniform
+
+    kinds = {"gaussian": gaussian.Gaussian, "mixture": mixture.GaussianMixture, "swiss_roll": swiss_roll.SwissRoll,
+             "uniform": uniform.Uniform, "categorical": categorical.Categorical}
+    if not isinstance(config, dict) or config.get("kind") not in kinds:
+        raise ValueError(f"not a prior configuration: {config!r}")
+    params = {k: v for k, v in config.items() if k != "kind"}
+    return kinds[config["kind"]](**params)

@@ -32,5 +32,8 @@ class Categorical(Prior):
         log_probs = torch.log(self.probs.to(z))[z.argmax(1)]
         return torch.where(one_hot, log_probs, torch.full_like(log_probs, -float("inf")))
 
+    def to_config(self) -> dict:
+        return {"kind": "categorical", "probs": self.probs.tolist()}
+
     def __repr__(self) -> str:
         return f"Categorical(probs={self.probs.tolist()})"

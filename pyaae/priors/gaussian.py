@@ -37,5 +37,8 @@ class Gaussian(Prior):
         mean, std = self.mean.to(z), self.std.to(z)
         return (-0.5 * ((z - mean) / std) ** 2 - torch.log(std) - 0.5 * math.log(2 * math.pi)).sum(1)
 
+    def to_config(self) -> dict:
+        return {"kind": "gaussian", "dim": self.dim, "mean": self.mean.tolist(), "std": self.std.tolist()}
+
     def __repr__(self) -> str:
         return f"Gaussian(dim={self.dim}, mean={self.mean.tolist()}, std={self.std.tolist()})"

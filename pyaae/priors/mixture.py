@@ -66,5 +66,9 @@ class GaussianMixture(Prior):
         per_component = components.log_prob(z.unsqueeze(1)) + torch.log(self.weights.to(z))
         return torch.logsumexp(per_component, 1)
 
+    def to_config(self) -> dict:
+        return {"kind": "mixture", "means": self.means.tolist(), "covariances": self.covariances.tolist(),
+                "weights": self.weights.tolist()}
+
     def __repr__(self) -> str:
         return f"GaussianMixture(K={self.num_classes}, dim={self.dim})"

@@ -42,5 +42,8 @@ class SwissRoll(Prior):
         noise = torch.randn(n, 2, generator=generator, dtype=torch.float64) * self.noise_std
         return self.point(u) + noise, segment
 
+    def to_config(self) -> dict:
+        return {"kind": "swiss_roll", "num_segments": self.num_classes, "noise_std": self.noise_std}
+
     def __repr__(self) -> str:
         return f"SwissRoll(num_segments={self.num_classes}, noise_std={self.noise_std})"

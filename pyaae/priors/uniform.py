@@ -41,5 +41,8 @@ class Uniform(Prior):
         density = -torch.log(high - low).sum()
         return torch.where(inside, density, torch.full_like(density, -float("inf")))
 
+    def to_config(self) -> dict:
+        return {"kind": "uniform", "dim": self.dim, "low": self.low.tolist(), "high": self.high.tolist()}
+
     def __repr__(self) -> str:
         return f"Uniform(dim={self.dim}, low={self.low.tolist()}, high={self.high.tolist()})"

@@ -1,0 +1,135 @@
+"""The adversarial autoencoder: encoder q(z|x), decoder p(x|z), discriminator telling prior samples
+from codes, and the prior. Variants (paper sections 2-4): ``unsupervised``; ``label_regularized``,
+whose discriminator also sees the label as one-hot with an extra "unlabeled" slot; ``supervised``,
+whose decoder sees the one-hot label so that the code keeps the style only."""
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._version import __version__
+from ..nn import FusedMLP
+from ..priors import Prior, prior_from_config
+from .checkpoint import load_checkpoint, save_checkpoint
+from .encoders import ENCODERS, make_encoder
+
+VARIANTS = ("unsupervised", "label_regularized", "supervised")
+
+
+class AAE(nn.Module):
+    """An adversarial autoencoder. Networks are FusedMLPs (ReLU hidden layers) initialized from
+    N(0, init_std^2) with zero biases, as in the paper (init_std 0.01)."""
+
+    def __init__(self, prior: Prior, input_dim: int = 784, latent_dim: Optional[int] = None,
+                 variant: str = "unsupervised", encoder: str = "deterministic", hidden: Sequence[int] = (1000, 1000),
+                 num_labels: Optional[int] = None, noise_dim: int = 8, init_std: float = 0.01,
+                 backend: str = "auto") -> None:
+        super().__init__()
+        if not isinstance(prior, Prior):
+            raise TypeError(f"prior must be a pyaae.priors.Prior, got {type(prior).__name__}")
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}; got {encoder!r}")
+        latent_dim = prior.dim if latent_dim is None else latent_dim
+        if latent_dim != prior.dim:
+            raise ValueError(f"latent_dim {latent_dim} does not match the prior's dimension {prior.dim}")
+        if variant != "unsupervised":
+            if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 1:
+                raise ValueError(f"variant {variant!r} needs num_labels (a positive integer), got {num_labels!r}")
+            if variant == "label_regularized" and prior.num_classes not in (None, num_labels):
+                raise ValueError(f"the prior has {prior.num_classes} components/segments but num_labels is {num_labels}")
+        hidden = [int(h) for h in hidden]
+        self.prior = prior
+        self.config = {"input_dim": int(input_dim), "latent_dim": int(latent_dim), "variant": variant,
+                       "encoder": encoder, "hidden": hidden, "num_labels": num_labels, "noise_dim": int(noise_dim),
+                       "init_std": float(init_std), "backend": backend}
+        label_slots = num_labels if variant == "supervised" else 0
+        disc_slots = num_labels + 1 if variant == "label_regularized" else 0
+        self.encoder = make_encoder(encoder, input_dim, latent_dim, hidden, noise_dim, backend)
+        self.decoder = FusedMLP([latent_dim + label_slots, *reversed(hidden), input_dim], out_activation="sigmoid",
+                                backend=backend)
+        self.discriminator = FusedMLP([latent_dim + disc_slots, *hidden, 1], backend=backend)
+        for name, parameter in self.named_parameters():
+            if name.endswith("weight"):
+                nn.init.normal_(parameter, 0.0, init_std)
+            else:
+                nn.init.zeros_(parameter)
+
+    # -- the model's functions ---------------------------------------------------------------------
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Codes of x [n, input_dim] (a posterior sample while training, its mean in eval mode for the
+        Gaussian encoder)."""
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Images from codes; the supervised variant also takes the labels (int64 [n])."""
+        if self.config["variant"] == "supervised":
+            z = torch.cat([z, self.one_hot(labels, z.shape[0], with_unlabeled=False).to(z)], 1)
+        elif labels is not None:
+            raise ValueError(f"labels go to the decoder only in the supervised variant, not {self.config['variant']!r}")
+        return self.decoder(z)
+
+    def reconstruct(self, x: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """decode(encode(x)), with labels for the supervised variant."""
+        return self.decode(self.encode(x), labels)
+
+    def discriminate(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Logits [n, 1] that z came from the prior; the label-regularized variant also takes labels
+        (-1: unlabeled, its own slot)."""
+        if self.config["variant"] == "label_regularized":
+            z = torch.cat([z, self.one_hot(labels, z.shape[0], with_unlabeled=True).to(z)], 1)
+        return self.discriminator(z)
+
+    @torch.no_grad()
+    def sample(self, n: int, *, labels: Optional[torch.Tensor] = None, seed: Optional[int] = None) -> torch.Tensor:
+        """n images from the prior through the decoder. Labels pick the prior's component (label-
+        regularized) or the decoded class (supervised; random classes when None)."""
+        device = next(self.parameters()).device
+        variant = self.config["variant"]
+        prior_labels = labels if variant == "label_regularized" else None
+        z = self.prior.sample(n, labels=prior_labels, seed=seed, device=device)
+        if variant == "supervised" and labels is None:
+            generator = torch.Generator().manual_seed(seed) if seed is not None else None
+            labels = torch.randint(0, self.config["num_labels"], (n,), generator=generator)
+        return self.decode(z, labels.to(device) if variant == "supervised" else None)
+
+    def one_hot(self, labels: Optional[torch.Tensor], n: int, with_unlabeled: bool) -> torch.Tensor:
+        """One-hot rows for labels in [0, num_labels) (-1 marks unlabeled, in the extra slot when
+        ``with_unlabeled``)."""
+        k = self.config["num_labels"]
+        if labels is None:
+            raise ValueError(f"the {self.config['variant']} variant needs labels")
+        labels = torch.as_tensor(labels)
+        if labels.shape != (n,) or labels.dtype.is_floating_point:
+            raise ValueError(f"labels must be integers of shape ({n},), got {labels.dtype} {tuple(labels.shape)}")
+        low = -1 if with_unlabeled else 0
+        if n and (labels.min() < low or labels.max() >= k):
+            raise ValueError(f"labels must lie in [{low}, {k}), got [{labels.min().item()}, {labels.max().item()}]")
+        slots = torch.where(labels < 0, torch.full_like(labels, k), labels)
+        return F.one_hot(slots.long(), k + 1 if with_unlabeled else k)
+
+    # -- checkpoints -----------------------------------------------------------------------------
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """The weights and the configuration (prior included) in one safetensors file, written atomically."""
+        description = {"pyaae_version": __version__, "model": type(self).__name__, "config": self.config,
+                       "prior": self.prior.to_config()}
+        save_checkpoint(path, self.state_dict(), description)
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike], prior: Optional[Prior] = None,
+             map_location: Union[str, torch.device] = "cpu") -> "AAE":
+        """A model saved by ``save``. Pass ``prior`` for a user-defined prior (which cannot be saved).
+        Reading runs no code from the file: safetensors and JSON only."""
+        tensors, description = load_checkpoint(path)
+        if description.get("model") != cls.__name__:
+            raise ValueError(f"{path} holds a {description.get('model')!r}, not an {cls.__name__}")
+        model = cls(prior if prior is not None else prior_from_config(description["prior"]), **description["config"])
+        model.load_state_dict(tensors)
+        return model.to(map_location)
