@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+
+from .._atomic import write_atomically
 
 @dataclass(frozen=True)
 class MnistFile:
@@ -136,15 +137,5 @@ def download_file(folder: Path, spec: MnistFile, mirrors: Sequence[str], timeout
         if hashlib.sha256(blob).hexdigest() != spec.sha256_gz:
             failures.append(f"{url}: checksum mismatch (corrupt download)")
             continue
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=target.name, suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(blob)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        return target
+        return write_atomically(target, lambda tmp: Path(tmp).write_bytes(blob))
     raise MnistError(f"could not download {target.name}: " + "; ".join(failures))

@@ -1,10 +1,9 @@
-"""Tensors and a JSON description in one safetensors file, written atomically (temporary file in the
-same folder, fsync, rename) and read without unpickling anything."""
+"""Tensors and a JSON description in one safetensors file, written atomically and read without
+unpickling anything."""
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Dict, Tuple, Union
 
@@ -12,27 +11,17 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .._atomic import write_atomically
+
 METADATA_KEY = "pyaae"
 
 
 def save_checkpoint(path: Union[str, os.PathLike], tensors: Dict[str, torch.Tensor], description: dict) -> Path:
     """Write ``tensors`` and ``description`` (JSON-serializable) to ``path``; an existing file is
     replaced only once the new one is completely on disk."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
     metadata = {METADATA_KEY: json.dumps(description)}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(payload, tmp, metadata=metadata)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return write_atomically(Path(path), lambda tmp: save_file(payload, tmp, metadata=metadata))
 
 
 def load_checkpoint(path: Union[str, os.PathLike]) -> Tuple[Dict[str, torch.Tensor], dict]:
