@@ -1,9 +1,11 @@
 """pyaae: Adversarial Autoencoders (Makhzani et al., 2015) on hand-written C++/CUDA kernels.
 
 Subpackages: :mod:`pyaae.ops` (differentiable kernel ops), :mod:`pyaae.reference` (their pure-PyTorch
-oracle), :mod:`pyaae.nn` (modules built from fused layers), :mod:`pyaae.priors` (priors on the codes).
+oracle), :mod:`pyaae.nn` (modules built from fused layers), :mod:`pyaae.priors` (priors on the codes), :mod:`pyaae.data`
+(MNIST and synthetic data), :mod:`pyaae.models` (the AAE), and :func:`pyaae.train`.
 """
 from . import data, models, nn, ops, priors, reference
+from .training import TrainConfig, TrainResult, train
 from ._build_info import build_info
 from ._simd import get_simd_level, set_simd_level
 from ._threads import get_num_threads, set_num_threads
@@ -11,6 +13,8 @@ from ._version import __version__
 
 __all__ = [
     "__version__",
+    "TrainConfig",
+    "TrainResult",
     "build_info",
     "data",
     "get_num_threads",
@@ -22,4 +26,5 @@ __all__ = [
     "reference",
     "set_num_threads",
     "set_simd_level",
+    "train",
 ]

@@ -1,0 +1,102 @@
+"""Train an adversarial autoencoder and write, to --out: the training checkpoint (for --resume), the
+model (model.safetensors), the history (history.json, history.csv), config.json and plots/ (codes of
+held-out images over the prior, samples, manifold walk, reconstructions, loss curves). Defaults are
+the paper's MNIST settings; MNIST is downloaded (checksums verified) unless --no-download."""
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import io
+import json
+from pathlib import Path
+
+from .._atomic import write_atomically
+from ..training import TrainConfig, train
+from ..training.config import OPTIMIZERS, PRIOR_NAMES, RECONSTRUCTION_LOSSES
+from ..training.data import heldout_data
+
+HELP = "train an AAE (the paper's MNIST settings by default); writes checkpoints, history, plots"
+
+# (TrainConfig field, argparse keywords). Flags for booleans are added separately.
+OPTIONS = (
+    ("variant", dict(choices=("unsupervised", "label_regularized", "supervised"))),
+    ("dataset", dict(choices=("mnist", "blobs"))),
+    ("data_dir", dict(help="MNIST folder (default: $PYAAE_DATA_DIR or the user cache)")),
+    ("train_size", dict(type=int, help="use the first N training examples")),
+    ("prior", dict(choices=PRIOR_NAMES)),
+    ("prior_std", dict(type=float, help="std of the gaussian prior")),
+    ("latent_dim", dict(type=int, help="code dimension (default: the prior's)")),
+    ("encoder", dict(choices=("deterministic", "gaussian", "universal"))),
+    ("hidden", dict(type=int, nargs="+", help="hidden layer sizes")),
+    ("reconstruction_loss", dict(choices=RECONSTRUCTION_LOSSES)),
+    ("optimizer", dict(choices=OPTIMIZERS)),
+    ("lr_reconstruction", dict(type=float)),
+    ("momentum_reconstruction", dict(type=float)),
+    ("lr_regularization", dict(type=float)),
+    ("momentum_regularization", dict(type=float)),
+    ("lr_decay_epochs", dict(type=int, nargs="*", help="epochs at which every rate is multiplied by the factor")),
+    ("lr_decay_factor", dict(type=float)),
+    ("epochs", dict(type=int)),
+    ("batch_size", dict(type=int)),
+    ("num_labeled", dict(type=int, help="labelled variants: keep the labels of the first N examples only")),
+    ("init_std", dict(type=float, help="weights from N(0, init_std^2)")),
+    ("seed", dict(type=int)),
+    ("device", dict(help="cpu, cuda or cuda:N")),
+    ("backend", dict(choices=("auto", "kernels", "reference", "emu"))),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One option per TrainConfig field, defaults from TrainConfig."""
+    defaults = TrainConfig()
+    for name, kwargs in OPTIONS:
+        default = getattr(defaults, name)
+        parser.add_argument("--" + name.replace("_", "-"), dest=name,
+                            default=list(default) if isinstance(default, tuple) else default, **kwargs)
+    parser.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    parser.add_argument("--no-download", dest="download", action="store_false", help="never fetch MNIST")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    parser.add_argument("--no-plots", dest="plots", action="store_false", help="skip the plots")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train with the options, then write the model, history and plots to --out."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    settings = {k: v for k, v in vars(args).items() if k in fields}
+    config = TrainConfig(**settings, checkpoint_dir=str(args.out))
+    result = train(config)
+    out: Path = args.out
+    result.model.save(out / "model.safetensors")
+    _write_text(out / "config.json", json.dumps(config.to_json(), indent=2))
+    _write_text(out / "history.json", json.dumps(result.history, indent=2))
+    _write_text(out / "history.csv", _csv(result.history))
+    written = ["checkpoint.safetensors", "model.safetensors", "config.json", "history.json", "history.csv"]
+    if args.plots:
+        from ..viz import save_plots
+
+        heldout = heldout_data(config)
+        images, labels = heldout if heldout is not None else (None, None)
+        if images is not None:
+            paths = save_plots(result.model, out / "plots", images, labels, result.history)
+            written += [str(p.relative_to(out)) for p in paths.values()]
+    last = result.history[-1] if result.history else {}
+    summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k != "epoch")
+    print(f"trained {len(result.history)} epochs ({summary})")
+    print(f"wrote to {out}: {', '.join(written)}")
+    return 0
+
+
+def _csv(history: list) -> str:
+    if not history:
+        return ""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(history[0]))
+    writer.writeheader()
+    writer.writerows(history)
+    return buffer.getvalue()
+
+
+def _write_text(path: Path, text: str) -> None:
+    write_atomically(path, lambda tmp: Path(tmp).write_text(text))

@@ -1,0 +1,163 @@
+"""Training configuration. Defaults are the paper's MNIST likelihood settings (Makhzani et al., 2015,
+and the reimplementations that follow it): 2 x 1000 ReLU layers in every network, an 8-D Gaussian
+prior with std 5, sigmoid output, batch 100, SGD with momentum 0.9 at lr 0.01 for reconstruction and
+momentum 0.1 at lr 0.1 for regularization, learning rates divided by 10 at epochs 50 and 1000,
+weights drawn from N(0, 0.01^2)."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Sequence, Union
+
+import torch
+
+from ..models.aae import VARIANTS
+from ..models.encoders import ENCODERS
+from ..priors import Prior
+
+PRIOR_NAMES = ("gaussian", "mixture", "swiss_roll", "uniform")
+OPTIMIZERS = ("sgd", "adam")
+RECONSTRUCTION_LOSSES = ("bce", "mse")
+DEVICES_HINT = "'cpu', 'cuda' or 'cuda:N'"
+
+
+@dataclass
+class TrainConfig:
+    """Everything :func:`pyaae.train` needs.
+
+    Attributes:
+        variant: "unsupervised", "label_regularized" (labels to the discriminator) or "supervised"
+            (labels to the decoder).
+        dataset: "mnist", "blobs" (a small synthetic labelled set), a float tensor [n, d], a pair
+            (images, labels) or a ``torch.utils.data.Dataset`` of such pairs or of images.
+        data_dir: MNIST's directory (default: ``pyaae.data.default_data_dir()``).
+        download: fetch missing MNIST files from the mirrors.
+        train_size: use only the first n training examples (None: all).
+        prior: "gaussian", "mixture" (the paper's 10 2-D Gaussians), "swiss_roll", "uniform", or a
+            ``pyaae.priors.Prior``.
+        prior_std: standard deviation of the "gaussian" prior.
+        latent_dim: code dimension; None takes the prior's (8 for "gaussian", 2 for the others).
+        encoder: "deterministic", "gaussian" or "universal".
+        hidden: hidden layer sizes of the encoder, decoder (reversed) and discriminator.
+        reconstruction_loss: "bce" (per-image sum of pixel cross-entropies) or "mse" (per-image sum).
+        optimizer: "sgd" (the paper's, with the momenta below) or "adam" (betas 0.5, 0.999).
+        lr_reconstruction, momentum_reconstruction: the reconstruction phase's optimizer.
+        lr_regularization, momentum_regularization: the discriminator's and the encoder's (as
+            generator) optimizers.
+        lr_decay_epochs, lr_decay_factor: every rate is multiplied by the factor at each listed epoch.
+        epochs, batch_size: length of training and minibatch size (the last partial batch is used).
+        num_labeled: for labelled variants, how many of the training examples keep their label (the
+            first ones; the rest are unlabeled). None: all.
+        init_std: weights are drawn from N(0, init_std^2), biases zero.
+        seed: seeds initialization, shuffling, prior samples and encoder noise; the same seed,
+            backend and device give the same run.
+        device: where the model trains.
+        backend: "auto", "kernels", "reference" or "emu" for every fused layer and prior sampler.
+        checkpoint_dir: where a checkpoint is written (atomically) after every epoch.
+        resume: continue from checkpoint_dir's checkpoint (step for step the same as an
+            uninterrupted run).
+        progress: show a progress bar (tqdm) with the phase losses.
+    """
+
+    variant: str = "unsupervised"
+    dataset: Any = "mnist"
+    data_dir: Optional[str] = None
+    download: bool = False
+    train_size: Optional[int] = None
+    prior: Union[str, Prior] = "gaussian"
+    prior_std: float = 5.0
+    latent_dim: Optional[int] = None
+    encoder: str = "deterministic"
+    hidden: Sequence[int] = (1000, 1000)
+    reconstruction_loss: str = "bce"
+    optimizer: str = "sgd"
+    lr_reconstruction: float = 0.01
+    momentum_reconstruction: float = 0.9
+    lr_regularization: float = 0.1
+    momentum_regularization: float = 0.1
+    lr_decay_epochs: Sequence[int] = (50, 1000)
+    lr_decay_factor: float = 0.1
+    epochs: int = 1
+    batch_size: int = 100
+    num_labeled: Optional[int] = None
+    init_std: float = 0.01
+    seed: int = 0
+    device: str = "cpu"
+    backend: str = "auto"
+    checkpoint_dir: Optional[str] = None
+    resume: bool = False
+    progress: bool = True
+
+    def replace(self, **overrides: Any) -> "TrainConfig":
+        """A copy with ``overrides``; an unknown name is a ValueError listing the fields."""
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig fields {unknown}; the fields are {sorted(names)}")
+        return dataclasses.replace(self, **overrides)
+
+    def validate(self) -> None:
+        """Raise ValueError/TypeError naming the first field that cannot work (before any data is read)."""
+        _one_of("variant", self.variant, VARIANTS)
+        _one_of("encoder", self.encoder, ENCODERS)
+        _one_of("optimizer", self.optimizer, OPTIMIZERS)
+        _one_of("reconstruction_loss", self.reconstruction_loss, RECONSTRUCTION_LOSSES)
+        _one_of("backend", self.backend, ("auto", "kernels", "reference", "emu"))
+        if not isinstance(self.prior, Prior):
+            _one_of("prior", self.prior, PRIOR_NAMES, "or a pyaae.priors.Prior")
+        for name in ("epochs", "batch_size"):
+            _positive_int(name, getattr(self, name))
+        for name in ("train_size", "num_labeled", "latent_dim"):
+            if getattr(self, name) is not None:
+                _positive_int(name, getattr(self, name), allow_zero=name == "num_labeled")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        for name in ("lr_reconstruction", "lr_regularization", "prior_std", "init_std", "lr_decay_factor"):
+            _positive_float(name, getattr(self, name))
+        for name in ("momentum_reconstruction", "momentum_regularization"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
+                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+        hidden = list(self.hidden) if isinstance(self.hidden, (list, tuple)) else None
+        if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
+            raise ValueError(f"hidden must be a non-empty list of positive layer sizes, got {self.hidden!r}")
+        if self.resume and self.checkpoint_dir is None:
+            raise ValueError("resume=True needs checkpoint_dir")
+        try:
+            torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"device must be {DEVICES_HINT}, got {self.device!r}") from exc
+
+    def to_json(self) -> Dict[str, Any]:
+        """The fields as JSON values; a tensor dataset or a Prior object is described, not stored."""
+        out: Dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Prior):
+                try:
+                    value = value.to_config()
+                except ValueError:
+                    value = repr(value)
+            elif isinstance(value, tuple) and f.name != "dataset":
+                value = list(value)
+            elif f.name == "dataset" and not isinstance(value, str):
+                value = f"<{type(value).__name__}>"
+            out[f.name] = value
+        return out
+
+
+def _one_of(name: str, value: Any, choices: Sequence[str], extra: str = "") -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}{' ' + extra if extra else ''}; "
+                         f"got {value!r}")
+
+
+def _positive_int(name: str, value: Any, allow_zero: bool = False) -> None:
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def _positive_float(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")

@@ -1,0 +1,168 @@
+"""``pyaae.train``: builds the model and optimizers from a TrainConfig, runs the epochs (both phases
+per minibatch, see step.py), keeps per-epoch history, and checkpoints every epoch for resuming."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import torch
+
+from ..models import AAE
+from ..priors import Gaussian, GaussianMixture, Prior, SwissRoll, Uniform
+from .config import TrainConfig
+from .data import training_data
+from .state import restore_training_state, save_training_state
+from .step import METRICS, make_optimizers, set_learning_rates, train_step
+
+CHECK_EVERY = 10  # steps between reads of the losses from the device (progress bar, divergence check)
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or a weight became NaN or infinite."""
+
+
+@dataclass
+class TrainResult:
+    """The trained model, per-epoch ``history`` (mean phase losses, discriminator accuracy, seconds,
+    steps per second) and the ``config`` that produced them."""
+
+    model: AAE
+    history: List[Dict[str, float]] = field(default_factory=list)
+    config: Optional[TrainConfig] = None
+
+
+def train(config: Optional[TrainConfig] = None, **overrides: Any) -> TrainResult:
+    """Train an adversarial autoencoder.
+
+    ``overrides`` replace fields of ``config`` (default ``TrainConfig()``: the paper's MNIST settings),
+    e.g. ``pyaae.train(epochs=5, train_size=10000)``. The configuration is checked before any data is
+    read. The same seed, backend and device give the same result; with ``checkpoint_dir`` every
+    epoch ends with an atomic checkpoint, and ``resume=True`` continues from it step for step.
+    """
+    config = (config or TrainConfig()).replace(**overrides)
+    config.validate()
+    prior = build_prior(config)
+    images, labels = training_data(config)
+    num_labels = _num_labels(config, labels, prior)
+    torch.manual_seed(config.seed)
+    model = AAE(prior, input_dim=images.shape[1], latent_dim=prior.dim, variant=config.variant,
+                encoder=config.encoder, hidden=list(config.hidden), num_labels=num_labels, init_std=config.init_std,
+                backend=config.backend).to(config.device)
+    optimizers = make_optimizers(model, config)
+    start_epoch, history = (restore_training_state(config, model, optimizers) if config.resume else (0, []))
+    known = _known_labels(config, labels)
+    images = images.to(config.device)
+    steps = math.ceil(len(images) / config.batch_size)
+    for epoch in range(start_epoch, config.epochs):
+        set_learning_rates(optimizers, config, epoch)
+        model.train()
+        history.append(_epoch(model, optimizers, images, known, config, epoch, steps))
+        if config.checkpoint_dir is not None:
+            save_training_state(config, model, optimizers, epoch + 1, history)
+    model.eval()
+    return TrainResult(model=model, history=history, config=config)
+
+
+def build_prior(config: TrainConfig) -> Prior:
+    """The prior ``config.prior`` names (or is), checked against ``config.latent_dim``."""
+    if isinstance(config.prior, Prior):
+        prior = config.prior
+    elif config.prior == "gaussian":
+        prior = Gaussian(config.latent_dim or 8, std=config.prior_std)
+    elif config.prior == "mixture":
+        prior = GaussianMixture.paper_preset()
+    elif config.prior == "swiss_roll":
+        prior = SwissRoll()
+    else:
+        prior = Uniform(config.latent_dim or 2, low=-1.0, high=1.0)
+    if config.latent_dim is not None and config.latent_dim != prior.dim:
+        raise ValueError(f"latent_dim {config.latent_dim} does not match the prior {prior!r}, whose dimension is "
+                         f"{prior.dim}")
+    return prior
+
+
+def _num_labels(config: TrainConfig, labels: Optional[torch.Tensor], prior: Prior) -> Optional[int]:
+    if config.variant == "unsupervised":
+        return None
+    if labels is None:
+        raise ValueError(f"variant {config.variant!r} needs labels: use dataset='mnist', 'blobs' or an "
+                         "(images, labels) pair")
+    if config.variant == "label_regularized" and prior.num_classes is not None:
+        if int(labels.max()) >= prior.num_classes:
+            raise ValueError(f"labels reach {int(labels.max())} but the prior {prior!r} has only "
+                             f"{prior.num_classes} components/segments")
+        return prior.num_classes
+    return int(labels.max()) + 1
+
+
+def _known_labels(config: TrainConfig, labels: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    """Labels with the unlabeled examples (all after the first num_labeled) set to -1, on the device."""
+    if labels is None or config.variant == "unsupervised":
+        return None
+    known = labels.clone()
+    if config.num_labeled is not None:
+        known[config.num_labeled:] = -1
+    if config.variant == "supervised" and (known < 0).any():
+        raise ValueError("the supervised variant needs every label: leave num_labeled unset")
+    return known.to(config.device)
+
+
+def _epoch(model: AAE, optimizers, images: torch.Tensor, labels: Optional[torch.Tensor], config: TrainConfig,
+           epoch: int, steps: int) -> Dict[str, float]:
+    # The shuffle has its own generator so that a resumed run sees the same order.
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(config.seed * 1_000_003 + epoch))
+    order = order.to(images.device)
+    totals = torch.zeros(len(METRICS), dtype=torch.float64, device=images.device)
+    bar = _progress_bar(config, epoch, steps)
+    started = time.perf_counter()
+    for step in range(steps):
+        index = order[step * config.batch_size:(step + 1) * config.batch_size]
+        try:
+            metrics = train_step(model, optimizers, images[index], None if labels is None else labels[index], config,
+                                 offset=(epoch * steps + step) % 2**32)
+        except RuntimeError as exc:
+            # Overflowing weights or activations surface as errors inside torch ops (BCE's range check).
+            if _finite(model, images[index]):
+                raise
+            raise _diverged(epoch, step, config) from exc
+        totals += torch.stack([metrics[name] for name in METRICS]).double()
+        if step % CHECK_EVERY == 0 or step == steps - 1:
+            if not torch.isfinite(totals).all():
+                raise _diverged(epoch, step, config)
+            if bar is not None:
+                bar.set_postfix({"rec": f"{metrics['reconstruction']:.1f}", "D": f"{metrics['discriminator']:.3f}",
+                                 "G": f"{metrics['generator']:.3f}",
+                                 "acc": f"{metrics['discriminator_accuracy']:.2f}"}, refresh=False)
+        if bar is not None:
+            bar.update()
+    if config.device != "cpu" and torch.device(config.device).type == "cuda":
+        torch.cuda.synchronize(config.device)
+    seconds = time.perf_counter() - started
+    if bar is not None:
+        bar.close()
+    record = dict(zip(METRICS, (totals / steps).tolist()))
+    record.update(epoch=epoch + 1, seconds=seconds, steps_per_second=steps / seconds)
+    return record
+
+
+@torch.no_grad()
+def _finite(model: AAE, x: torch.Tensor) -> bool:
+    """Whether every weight and the codes of x are finite."""
+    return all(bool(torch.isfinite(p).all()) for p in model.parameters()) and bool(torch.isfinite(model.encode(x)).all())
+
+
+def _diverged(epoch: int, step: int, config: TrainConfig) -> TrainingDiverged:
+    return TrainingDiverged(
+        f"training diverged by epoch {epoch + 1}, step {step + 1}: a loss or weight is NaN or infinite "
+        f"(optimizer {config.optimizer!r}, lr_reconstruction {config.lr_reconstruction}, lr_regularization "
+        f"{config.lr_regularization}); lower the learning rates or try optimizer='adam'")
+
+
+def _progress_bar(config: TrainConfig, epoch: int, steps: int):
+    if not config.progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=steps, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step", leave=False)
