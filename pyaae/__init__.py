@@ -5,11 +5,11 @@ oracle), :mod:`pyaae.nn` (modules built from fused layers), :mod:`pyaae.priors` 
 (MNIST and synthetic data), :mod:`pyaae.models` (the AAE), and :func:`pyaae.train`.
 """
 from . import data, models, nn, ops, priors, reference
-from .training import TrainConfig, TrainResult, train
 from ._build_info import build_info
 from ._simd import get_simd_level, set_simd_level
 from ._threads import get_num_threads, set_num_threads
 from ._version import __version__
+from .training import TrainConfig, TrainResult, train
 
 __all__ = [
     "__version__",

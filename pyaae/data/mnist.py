@@ -21,6 +21,7 @@ import torch
 
 from .._atomic import write_atomically
 
+
 @dataclass(frozen=True)
 class MnistFile:
     """One of the four files: name (without .gz), published SHA-256 of the gzip file and of the IDX

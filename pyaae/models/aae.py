@@ -42,7 +42,8 @@ class AAE(nn.Module):
             if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 1:
                 raise ValueError(f"variant {variant!r} needs num_labels (a positive integer), got {num_labels!r}")
             if variant == "label_regularized" and prior.num_classes not in (None, num_labels):
-                raise ValueError(f"the prior has {prior.num_classes} components/segments but num_labels is {num_labels}")
+                raise ValueError(f"the prior has {prior.num_classes} components/segments but num_labels is "
+                                 f"{num_labels}")
         hidden = [int(h) for h in hidden]
         self.prior = prior
         self.config = {"input_dim": int(input_dim), "latent_dim": int(latent_dim), "variant": variant,

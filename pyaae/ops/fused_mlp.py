@@ -13,8 +13,8 @@ from .._activations import ACTIVATION_CODES, check_activation
 from .._checks import check_mlp_args
 from .._dispatch import kernel_module
 from .._threads import get_num_threads
-from .fused_linear import fused_linear
 from ._arrays import KernelCall, as_matrix, restore_leading
+from .fused_linear import fused_linear
 
 
 class _FusedMLPFunction(torch.autograd.Function):

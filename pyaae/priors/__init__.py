@@ -9,5 +9,5 @@ from .swiss_roll import SwissRoll
 from .uniform import Uniform
 from .user_defined import CallablePrior, NumbaPrior
 
-__all__ = ["Prior", "prior_from_config", "Gaussian", "GaussianMixture", "SwissRoll", "Uniform", "Categorical", "CallablePrior",
-           "NumbaPrior"]
+__all__ = ["Prior", "prior_from_config", "Gaussian", "GaussianMixture", "SwissRoll", "Uniform", "Categorical",
+           "CallablePrior", "NumbaPrior"]

@@ -150,7 +150,8 @@ def _epoch(model: AAE, optimizers, images: torch.Tensor, labels: Optional[torch.
 @torch.no_grad()
 def _finite(model: AAE, x: torch.Tensor) -> bool:
     """Whether every weight and the codes of x are finite."""
-    return all(bool(torch.isfinite(p).all()) for p in model.parameters()) and bool(torch.isfinite(model.encode(x)).all())
+    weights_finite = all(bool(torch.isfinite(p).all()) for p in model.parameters())
+    return weights_finite and bool(torch.isfinite(model.encode(x)).all())
 
 
 def _diverged(epoch: int, step: int, config: TrainConfig) -> TrainingDiverged:
