@@ -2,18 +2,25 @@
 from __future__ import annotations
 
 import importlib
+import os
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 import pyaae
 
-
 SIMD_LEVELS = (importlib.import_module("pyaae._C").supported_simd_levels()
                if pyaae.build_info()["extension_loaded"] else [])
 EMU_MISSING = pyaae.build_info()["ops"]["fused_linear"]["reasons"].get("emu")
 # Skips, with the reason, what needs the emulated CUDA kernels where pyaae.emu was not built.
 needs_emu = pytest.mark.skipif(EMU_MISSING is not None, reason=f"pyaae.emu not available: {EMU_MISSING}")
+
+
+# The original MNIST IDX files (../shared/data/mnist beside the checkout, or $PYAAE_MNIST_DIR).
+MNIST_DIR = Path(os.environ.get("PYAAE_MNIST_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
+needs_mnist = pytest.mark.skipif(not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
+                                 reason=f"MNIST IDX files not found in {MNIST_DIR} (set PYAAE_MNIST_DIR)")
 
 
 def _kernel_backends() -> list:

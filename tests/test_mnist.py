@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import gzip
 import http.server
-import os
 import shutil
 import threading
 from pathlib import Path
@@ -13,13 +12,13 @@ from typing import Iterator
 
 import pytest
 import torch
+from conftest import MNIST_DIR as SHARED
+from conftest import needs_mnist
 
 from pyaae.data import MnistError, default_data_dir, load_mnist
 from pyaae.data.mnist import FILES
 
-SHARED = Path(os.environ.get("PYAAE_MNIST_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
-pytestmark = pytest.mark.skipif(not (SHARED / "train-images-idx3-ubyte.gz").exists(),
-                                reason=f"MNIST IDX files not found in {SHARED} (set PYAAE_MNIST_DIR)")
+pytestmark = needs_mnist
 
 
 def test_the_papers_split() -> None:

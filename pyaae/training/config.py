@@ -6,8 +6,9 @@ weights drawn from N(0, 0.01^2)."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -19,6 +20,9 @@ PRIOR_NAMES = ("gaussian", "mixture", "swiss_roll", "uniform")
 OPTIMIZERS = ("sgd", "adam")
 RECONSTRUCTION_LOSSES = ("bce", "mse")
 DEVICES_HINT = "'cpu', 'cuda' or 'cuda:N'"
+# (reconstruction, regularization) learning rates: the paper's for SGD; for Adam, rates at which the
+# label-regularized mixture separates its classes within a few MNIST epochs (tests/test_training.py).
+DEFAULT_RATES = {"sgd": (0.01, 0.1), "adam": (1e-3, 1e-3)}
 
 
 @dataclass
@@ -41,9 +45,10 @@ class TrainConfig:
         hidden: hidden layer sizes of the encoder, decoder (reversed) and discriminator.
         reconstruction_loss: "bce" (per-image sum of pixel cross-entropies) or "mse" (per-image sum).
         optimizer: "sgd" (the paper's, with the momenta below) or "adam" (betas 0.5, 0.999).
-        lr_reconstruction, momentum_reconstruction: the reconstruction phase's optimizer.
+        lr_reconstruction, momentum_reconstruction: the reconstruction phase's optimizer (learning
+            rate None: 0.01 with SGD, 1e-3 with Adam).
         lr_regularization, momentum_regularization: the discriminator's and the encoder's (as
-            generator) optimizers.
+            generator) optimizers (learning rate None: 0.1 with SGD, 1e-3 with Adam).
         lr_decay_epochs, lr_decay_factor: every rate is multiplied by the factor at each listed epoch.
         epochs, batch_size: length of training and minibatch size (the last partial batch is used).
         num_labeled: for labelled variants, how many of the training examples keep their label (the
@@ -61,7 +66,7 @@ class TrainConfig:
 
     variant: str = "unsupervised"
     dataset: Any = "mnist"
-    data_dir: Optional[str] = None
+    data_dir: Optional[Union[str, os.PathLike]] = None
     download: bool = False
     train_size: Optional[int] = None
     prior: Union[str, Prior] = "gaussian"
@@ -71,9 +76,9 @@ class TrainConfig:
     hidden: Sequence[int] = (1000, 1000)
     reconstruction_loss: str = "bce"
     optimizer: str = "sgd"
-    lr_reconstruction: float = 0.01
+    lr_reconstruction: Optional[float] = None
     momentum_reconstruction: float = 0.9
-    lr_regularization: float = 0.1
+    lr_regularization: Optional[float] = None
     momentum_regularization: float = 0.1
     lr_decay_epochs: Sequence[int] = (50, 1000)
     lr_decay_factor: float = 0.1
@@ -84,7 +89,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     backend: str = "auto"
-    checkpoint_dir: Optional[str] = None
+    checkpoint_dir: Optional[Union[str, os.PathLike]] = None
     resume: bool = False
     progress: bool = True
 
@@ -113,7 +118,8 @@ class TrainConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         for name in ("lr_reconstruction", "lr_regularization", "prior_std", "init_std", "lr_decay_factor"):
-            _positive_float(name, getattr(self, name))
+            if getattr(self, name) is not None or not name.startswith("lr_"):
+                _positive_float(name, getattr(self, name))
         for name in ("momentum_reconstruction", "momentum_regularization"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
@@ -128,6 +134,13 @@ class TrainConfig:
         except (RuntimeError, TypeError) as exc:
             raise ValueError(f"device must be {DEVICES_HINT}, got {self.device!r}") from exc
 
+    def learning_rates(self) -> Tuple[float, float]:
+        """(reconstruction, regularization) learning rates before the schedule: the fields, or the
+        optimizer's defaults where they are None."""
+        rec, reg = DEFAULT_RATES[self.optimizer]
+        return (rec if self.lr_reconstruction is None else self.lr_reconstruction,
+                reg if self.lr_regularization is None else self.lr_regularization)
+
     def to_json(self) -> Dict[str, Any]:
         """The fields as JSON values; a tensor dataset or a Prior object is described, not stored."""
         out: Dict[str, Any] = {}
@@ -138,6 +151,8 @@ class TrainConfig:
                     value = value.to_config()
                 except ValueError:
                     value = repr(value)
+            elif isinstance(value, os.PathLike):
+                value = os.fspath(value)
             elif isinstance(value, tuple) and f.name != "dataset":
                 value = list(value)
             elif f.name == "dataset" and not isinstance(value, str):

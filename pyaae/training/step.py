@@ -36,9 +36,10 @@ def make_optimizers(model: AAE, config: TrainConfig) -> Dict[str, torch.optim.Op
 def phase_rate(config: TrainConfig, phase: str, epoch: int = 0) -> tuple:
     """(learning rate, momentum) of ``phase`` at ``epoch`` under the step schedule."""
     factor = config.lr_decay_factor ** sum(epoch >= e for e in config.lr_decay_epochs)
+    rec, reg = config.learning_rates()
     if phase == "reconstruction":
-        return config.lr_reconstruction * factor, config.momentum_reconstruction
-    return config.lr_regularization * factor, config.momentum_regularization
+        return rec * factor, config.momentum_reconstruction
+    return reg * factor, config.momentum_regularization
 
 
 def set_learning_rates(optimizers: Dict[str, torch.optim.Optimizer], config: TrainConfig, epoch: int) -> None:

@@ -157,8 +157,8 @@ def _finite(model: AAE, x: torch.Tensor) -> bool:
 def _diverged(epoch: int, step: int, config: TrainConfig) -> TrainingDiverged:
     return TrainingDiverged(
         f"training diverged by epoch {epoch + 1}, step {step + 1}: a loss or weight is NaN or infinite "
-        f"(optimizer {config.optimizer!r}, lr_reconstruction {config.lr_reconstruction}, lr_regularization "
-        f"{config.lr_regularization}); lower the learning rates or try optimizer='adam'")
+        f"(optimizer {config.optimizer!r}, learning rates {config.learning_rates()}); lower the learning rates "
+        "or try optimizer='adam'")
 
 
 def _progress_bar(config: TrainConfig, epoch: int, steps: int):
