@@ -78,9 +78,9 @@ def _data(seed: int, n: int, m: int, dim: int, kind: str = "normal") -> Dict[str
     return {"x": x.contiguous(), "s": s.contiguous()}
 
 
-# (n, m, dim): direct path (dim <= 32) and GEMM form (dim > 32), edges of the 288/48-row blocks,
+# (n, m, dim): direct path (dim <= 24) and GEMM form (dim > 24), edges of the 288/48-row blocks,
 # the 256-column blocks, the GEMM's 6x16 / 4x8 register tiles and its 256-deep depth blocks.
-CPU_SHAPES = [(1, 1, 1), (1, 300, 784), (300, 1, 784), (7, 19, 2), (53, 261, 8), (49, 257, 31), (50, 40, 32),
+CPU_SHAPES = [(1, 1, 1), (1, 300, 784), (300, 1, 784), (7, 19, 2), (53, 261, 8), (49, 257, 24), (50, 40, 25),
               (13, 300, 33), (290, 270, 64), (30, 513, 257), (61, 100, 784)]
 KINDS = ["normal", "pixels", "near_duplicates", "far", "offset", "offset_near"]
 
@@ -265,3 +265,21 @@ def test_cuda_kernel_matches_float64(shape) -> None:
     ll = pyaae.ops.parzen_log_likelihood(case["x"].cuda(), case["s"].cuda(), sigmas, backend="kernels")
     assert ll.is_cuda
     assert_parzen_accurate(ll.cpu(), case["x"], case["s"], sigmas)
+
+
+# ---------------------------------------------------------------------------------------------
+# pyaae.eval.parzen: the protocol on top of the op
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_eval_parzen_chooses_sigma_on_validation(progress: bool) -> None:
+    g = torch.Generator().manual_seed(11)
+    samples, x_valid, x_test = (torch.rand(n, 6, generator=g) for n in (200, 30, 40))
+    result = pyaae.eval.parzen(samples, x_valid, x_test, batch_size=16, progress=progress)
+    grid = torch.logspace(-1, 0, 10)
+    valid = _reference64(x_valid, samples, grid).mean(0)
+    assert result.sigma == pytest.approx(float(grid[int(valid.argmax())]))
+    torch.testing.assert_close(result.validation, valid, rtol=1e-5, atol=1e-5)
+    test = _reference64(x_test, samples, torch.tensor([result.sigma]))[:, 0]
+    assert result.mean == pytest.approx(test.mean().item(), rel=1e-5)
+    assert result.stderr == pytest.approx(test.std().item() / 40**0.5, rel=1e-4)

@@ -33,9 +33,10 @@
 namespace pyaae {
 namespace {
 
-// Direct differences up to this dimension, the GEMM form above: measured on a 2-core Zen 3 with
-// N = M = 4096, one sigma (bench/RESULTS.md): the GEMM form is faster from dim 48 on.
-constexpr int64_t kDirectMaxDim = 32;
+// Direct differences up to this dimension, the GEMM form above. Measured on a 2-core Zen 3, N = M =
+// 4096, one sigma, uniform data: direct 23 ms at dim 8, 32 ms at 24, 43 ms at 32; GEMM form 32 ms at
+// 33, 40 ms at 48. Latent codes (dim 2-20) keep the direct path, which also has no cancellation.
+constexpr int64_t kDirectMaxDim = 24;
 // Tile shape: 288 rows (two of the AVX2 GEMM's 144-row blocks) x 256 columns = 295 KB, inside a
 // 512 KB L2 while the GEMM accumulates into it over the depth blocks. The direct path's tile is
 // smaller: its cost is the epilogue, and small row blocks balance threads on small problems.
