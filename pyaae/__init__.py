@@ -1,10 +1,11 @@
 """pyaae: Adversarial Autoencoders (Makhzani et al., 2015) on hand-written C++/CUDA kernels.
 
 Subpackages: :mod:`pyaae.ops` (differentiable kernel ops), :mod:`pyaae.reference` (their pure-PyTorch
-oracle), :mod:`pyaae.nn` (modules built from fused layers), :mod:`pyaae.priors` (priors on the codes), :mod:`pyaae.data`
-(MNIST and synthetic data), :mod:`pyaae.models` (the AAE), and :func:`pyaae.train`.
+oracle), :mod:`pyaae.nn` (modules built from fused layers), :mod:`pyaae.priors` (priors on the codes),
+:mod:`pyaae.data` (MNIST and synthetic data), :mod:`pyaae.models` (the AAE), :mod:`pyaae.eval` (the
+Parzen log-likelihood estimate), and :func:`pyaae.train`.
 """
-from . import data, models, nn, ops, priors, reference
+from . import data, eval, models, nn, ops, priors, reference
 from ._build_info import build_info
 from ._simd import get_simd_level, set_simd_level
 from ._threads import get_num_threads, set_num_threads
@@ -17,6 +18,7 @@ __all__ = [
     "TrainResult",
     "build_info",
     "data",
+    "eval",
     "get_num_threads",
     "get_simd_level",
     "models",

@@ -46,6 +46,6 @@ def build_info() -> Dict[str, Any]:
     }
     backends = {name: why is None for name, why in reasons.items()}
     backends["reference"] = True
-    for op in ("fused_linear", "fused_mlp", "prior_sampling"):
+    for op in ("fused_linear", "fused_mlp", "prior_sampling", "parzen"):
         info["ops"][op] = {"backends": dict(backends), "reasons": {k: v for k, v in reasons.items() if v}}
     return info

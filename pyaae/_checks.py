@@ -1,8 +1,9 @@
 """Argument checks shared by pyaae.ops and pyaae.reference: errors that name the argument."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 
 
@@ -60,3 +61,69 @@ def check_mlp_args(x: torch.Tensor, weights: Sequence[torch.Tensor], biases: Seq
     for i, (w, b) in enumerate(zip(weights, biases)):
         check_layer(x, in_features, w, b, f"weights[{i}]", f"biases[{i}]", source)
         in_features, source = w.shape[0], f"the output of weights[{i}]"
+
+
+def as_parzen_tensor(value: object, name: str) -> torch.Tensor:
+    """``value`` (a torch tensor, a NumPy array, or a CUDA array such as CuPy's) as a 2-D
+    floating-point tensor, sharing memory where it can. float16 and bfloat16 become float32; integer
+    and boolean arrays are refused (say ``.float()`` if counts or pixels really are meant)."""
+    if isinstance(value, torch.Tensor):
+        t = value
+    elif isinstance(value, np.ndarray):
+        if value.dtype.kind != "f":
+            raise TypeError(f"{name} must hold floating-point values, got NumPy dtype {value.dtype}; "
+                            "convert it first (e.g. .astype(np.float32))")
+        t = torch.from_numpy(value)
+    elif hasattr(value, "__cuda_array_interface__"):
+        t = torch.as_tensor(value, device="cuda")
+    else:
+        raise TypeError(f"{name} must be a torch.Tensor, a NumPy array or a CUDA array, got {type(value).__name__}")
+    if not t.is_floating_point():
+        raise TypeError(f"{name} must hold floating-point values, got {t.dtype}; convert it first (e.g. .float())")
+    if t.dim() != 2:
+        raise ValueError(f"{name} must be 2-D [points, features], got shape {tuple(t.shape)}")
+    if t.dtype in (torch.float16, torch.bfloat16):
+        t = t.float()
+    return t.detach()
+
+
+def check_parzen_args(x: object, samples: object, sigmas: object) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Validated ``(x [N, D], samples [M, D], sigmas [K])`` for a Parzen log-likelihood: x and samples
+    as tensors of one dtype (float64 if either is) on one device, sigmas as float64 on the CPU. Raises
+    TypeError/ValueError naming the argument: empty sets, mismatched D, a non-finite value in the
+    data, a bandwidth that is not finite and > 0."""
+    x = as_parzen_tensor(x, "x")
+    samples = as_parzen_tensor(samples, "samples")
+    if x.device != samples.device:
+        raise ValueError(f"samples is on {samples.device} but x is on {x.device}")
+    if samples.shape[1] != x.shape[1]:
+        raise ValueError(f"samples has {samples.shape[1]} features (columns) but x has {x.shape[1]}")
+    if x.shape[0] == 0:
+        raise ValueError("x must hold at least one test point (it has 0 rows)")
+    if samples.shape[0] == 0:
+        raise ValueError("samples must hold at least one sample (it has 0 rows)")
+    dtype = torch.promote_types(x.dtype, samples.dtype)
+    x, samples = x.to(dtype), samples.to(dtype)
+    for t, name in ((x, "x"), (samples, "samples")):
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} contains NaN or Inf")
+    if isinstance(sigmas, (int, float)) and not isinstance(sigmas, bool):
+        sigmas = [float(sigmas)]
+    if isinstance(sigmas, torch.Tensor):
+        s = sigmas.detach().to("cpu", torch.float64)
+    else:
+        try:
+            s = torch.as_tensor(np.asarray(sigmas, dtype=np.float64))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"sigmas must be a number or a 1-D sequence of numbers, got {type(sigmas).__name__}") from exc
+    if s.dim() == 0:
+        s = s.reshape(1)
+    if s.dim() != 1:
+        raise ValueError(f"sigmas must be 1-D, got shape {tuple(s.shape)}")
+    if s.numel() == 0:
+        raise ValueError("sigmas must hold at least one bandwidth (it is empty)")
+    bad = ~(torch.isfinite(s) & (s > 0))
+    if bool(bad.any()):
+        i = int(bad.nonzero()[0])
+        raise ValueError(f"sigmas[{i}] = {s[i].item()}: every bandwidth must be finite and > 0")
+    return x, samples, s

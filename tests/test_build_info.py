@@ -50,7 +50,7 @@ def test_ops_backends_and_reasons() -> None:
     """Each op lists every backend as a bool; an unavailable one has a non-empty reason; the CPU
     kernels and the reference are always there."""
     info = pyaae.build_info()
-    assert set(info["ops"]) == {"fused_linear", "fused_mlp", "prior_sampling"}
+    assert set(info["ops"]) == {"fused_linear", "fused_mlp", "prior_sampling", "parzen"}
     for op, entry in info["ops"].items():
         backends, reasons = entry["backends"], entry["reasons"]
         assert set(backends) == OP_BACKENDS, op

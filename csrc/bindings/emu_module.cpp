@@ -4,6 +4,7 @@
 
 #include "arrays.h"
 #include "bind_fused_linear.h"
+#include "bind_parzen.h"
 #include "bind_priors.h"
 #include "pyaae/fused_linear_cuda.h"
 #include "pyaae/prior_sampling.h"
@@ -19,4 +20,5 @@ PYBIND11_MODULE(emu, m) {
   pyaae::bindings::bind_fused_linear(m, {&pyaae::linear_forward_cuda, &pyaae::linear_backward_cuda,
                                          &pyaae::bindings::float_array});
   pyaae::bindings::bind_priors(m, &priors, false);
+  pyaae::bindings::bind_parzen(m, &pyaae::parzen_cuda, &pyaae::bindings::float_array, true);
 }

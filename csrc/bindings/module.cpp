@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include "bind_fused_linear.h"
+#include "bind_parzen.h"
 #include "bind_priors.h"
 #include "pyaae/fused_linear.h"
 #if defined(PYAAE_WITH_CUDA)
@@ -39,6 +40,10 @@ PYBIND11_MODULE(_C, m) {
   pyaae::bindings::bind_priors(m, &priors_cpu, false);
 #if defined(PYAAE_WITH_CUDA)
   pyaae::bindings::bind_priors(m, &priors_cuda, true, "cuda_");
+#endif
+  pyaae::bindings::bind_parzen(m, &pyaae::parzen_cpu, &pyaae::bindings::float_array, true);
+#if defined(PYAAE_WITH_CUDA)
+  pyaae::bindings::bind_parzen(m, &pyaae::parzen_cuda, &pyaae::bindings::device_array, false, "cuda_");
 #endif
   pyaae::bindings::bind_system(m);
 }

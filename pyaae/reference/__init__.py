@@ -1,5 +1,6 @@
 """Pure-PyTorch reference implementations, name for name with :mod:`pyaae.ops`."""
 from .fused_linear import fused_linear
 from .fused_mlp import fused_mlp
+from .parzen import parzen_log_likelihood
 
-__all__ = ["fused_linear", "fused_mlp"]
+__all__ = ["fused_linear", "fused_mlp", "parzen_log_likelihood"]

@@ -1,0 +1,4 @@
+"""Evaluation metrics of generative models: the Parzen-window log-likelihood estimate."""
+from .parzen import ParzenResult, parzen
+
+__all__ = ["ParzenResult", "parzen"]
