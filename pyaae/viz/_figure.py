@@ -15,7 +15,7 @@ def new_figure(width: float, height: float):
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("pyaae.viz needs matplotlib: pip install 'pyaae[plots]' (or pip install matplotlib)") from exc
+        raise ImportError("pyaae.viz needs matplotlib (a dependency of pyaae): pip install matplotlib") from exc
     return Figure(figsize=(width, height), layout="constrained")
 
 
