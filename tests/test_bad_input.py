@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 import sys
+import tempfile
 from types import ModuleType
 from typing import Callable, Dict, Optional, Tuple
 
@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
-import pyaae
 from _oracle import assert_same_nonfinite, check_against_oracle, make_case, seed_of
 from conftest import SIMD_LEVELS, kernel_module, needs_emu
+
+import pyaae
 
 ops = pyaae.ops
 ACTIVATIONS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh"]

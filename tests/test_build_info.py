@@ -5,9 +5,9 @@ import math
 
 import pytest
 import torch
+from conftest import SIMD_LEVELS
 
 import pyaae
-from conftest import SIMD_LEVELS
 from pyaae._activations import ACTIVATION_CODES
 
 # key -> the type its value must have

@@ -7,9 +7,9 @@ import zlib
 
 import pytest
 import torch
+from _oracle import assert_accurate, forward_backward, make_case
 
 import pyaae
-from _oracle import assert_accurate, forward_backward, make_case
 
 REASON = pyaae.build_info()["ops"]["fused_linear"]["reasons"].get("kernels-cuda")
 if REASON is None and not torch.cuda.is_available():

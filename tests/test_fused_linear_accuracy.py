@@ -10,10 +10,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pytest
 import torch
-
-import pyaae
 from _oracle import assert_accurate, check_against_oracle, forward_backward, make_case, seed_of
 from conftest import kernel_module, needs_emu
+
+import pyaae
 from pyaae._activations import ACTIVATION_CODES
 
 ACTIVATIONS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh"]

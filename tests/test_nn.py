@@ -7,11 +7,11 @@ from typing import Dict, List, Sequence
 
 import pytest
 import torch
+from _oracle import assert_accurate, seed_of
+from conftest import needs_emu
 from torch import nn
 
 import pyaae
-from _oracle import assert_accurate, seed_of
-from conftest import needs_emu
 from pyaae._activations import apply_activation
 from pyaae.nn import FusedLinear, FusedMLP
 

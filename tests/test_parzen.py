@@ -17,10 +17,10 @@ from typing import Callable, Dict
 import numpy as np
 import pytest
 import torch
-
-import pyaae
 from _oracle import seed_of
 from conftest import kernel_module, needs_emu
+
+import pyaae
 
 SIGMAS = torch.logspace(-1, 0, 10)
 RTOL = 1e-5

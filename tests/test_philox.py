@@ -22,9 +22,9 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 import pytest
+from conftest import SIMD_LEVELS, kernel_module, needs_emu
 
 import pyaae
-from conftest import SIMD_LEVELS, kernel_module, needs_emu
 
 C = importlib.import_module("pyaae._C")
 KINDS: Dict[str, int] = C.PRIOR_KINDS

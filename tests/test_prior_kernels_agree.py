@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import SIMD_LEVELS, needs_emu
 
 import pyaae
-from conftest import SIMD_LEVELS, needs_emu
 
 PRIORS = {
     "gaussian": lambda: pyaae.priors.Gaussian(11, mean=[0.5] * 11, std=[2.0] * 11),

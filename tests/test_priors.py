@@ -20,12 +20,11 @@ from typing import Callable, List, Sequence, Tuple
 import numpy as np
 import pytest
 import torch
-
-import pyaae
 from _oracle import seed_of
 from conftest import needs_emu
-from pyaae.priors import (CallablePrior, Categorical, Gaussian, GaussianMixture, NumbaPrior, Prior, SwissRoll,
-                          Uniform)
+
+import pyaae
+from pyaae.priors import CallablePrior, Categorical, Gaussian, GaussianMixture, NumbaPrior, Prior, SwissRoll, Uniform
 
 Z_MAX = 5.0
 ALPHA = 1e-4

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from _oracle import make_case, seed_of
 from conftest import needs_emu
+
 from pyaae._activations import ACTIVATION_CODES, apply_activation
 
 pytestmark = needs_emu

@@ -1,13 +1,13 @@
-"""The command line: ``python -m pyaae {train,sample,info} ...`` (``--help`` on each)."""
+"""The command line: ``python -m pyaae {train,sample,eval,info} ...`` (``--help`` on each)."""
 from __future__ import annotations
 
 import argparse
 import sys
 from typing import List, Optional
 
-from . import info, sample, train
+from . import evaluate, info, sample, train
 
-COMMANDS = {"train": train, "sample": sample, "info": info}
+COMMANDS = {"train": train, "sample": sample, "eval": evaluate, "info": info}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         plot_samples(model, rows=side, cols=side, seed=args.seed, path=args.out)
     else:
-        labels = _labels(model, args.n, args.seed)
+        labels = _labels(model, args.n)
         samples = model.sample(args.n, labels=labels, seed=args.seed).cpu().contiguous()
         if suffix == ".npy":
             write_atomically(args.out, lambda tmp: np.save(open(tmp, "wb"), samples.numpy()))
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _labels(model: AAE, n: int, seed: int):
+def _labels(model: AAE, n: int):
     """Balanced classes for labelled variants (cycling 0..k-1), None otherwise."""
     k = model.config["num_labels"]
     return None if k is None else torch.arange(n) % k

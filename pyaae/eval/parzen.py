@@ -26,15 +26,11 @@ class ParzenResult:
 
 
 def _progress_bar(enabled: bool, total: int) -> tuple:
-    """(callback for parzen_log_likelihood, close) over a tqdm bar; no-ops when disabled or when tqdm
-    is not installed (it is optional)."""
-    if enabled:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            enabled = False
+    """(callback for parzen_log_likelihood, close) over a tqdm bar; no-ops when disabled."""
     if not enabled:
         return None, lambda: None
+    from tqdm.auto import tqdm
+
     bar = tqdm(total=total, unit="points", desc="Parzen")
     done_before = [0]
 
@@ -62,7 +58,7 @@ def parzen(samples: object, x_valid: object, x_test: object, sigmas: Optional[ob
         sigmas: candidate bandwidths; default ``torch.logspace(-1, 0, 10)`` (10 values in [0.1, 1]).
         backend: as in :func:`pyaae.ops.parzen_log_likelihood`.
         batch_size: test points per kernel call (the granularity of the progress bar).
-        progress: show a tqdm progress bar (when tqdm is installed).
+        progress: show a tqdm progress bar.
 
     Every candidate bandwidth costs little more than one: the kernels compute each distance once.
     """
