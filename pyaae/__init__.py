@@ -3,9 +3,9 @@
 Subpackages: :mod:`pyaae.ops` (differentiable kernel ops), :mod:`pyaae.reference` (their pure-PyTorch
 oracle), :mod:`pyaae.nn` (modules built from fused layers), :mod:`pyaae.priors` (priors on the codes),
 :mod:`pyaae.data` (MNIST and synthetic data), :mod:`pyaae.models` (the AAE), :mod:`pyaae.eval` (the
-Parzen log-likelihood estimate), and :func:`pyaae.train`.
+Parzen log-likelihood estimate), :mod:`pyaae.viz` (plots) and :func:`pyaae.train`.
 """
-from . import data, eval, models, nn, ops, priors, reference
+from . import data, eval, models, nn, ops, priors, reference, viz
 from ._build_info import build_info
 from ._simd import get_simd_level, set_simd_level
 from ._threads import get_num_threads, set_num_threads
@@ -29,4 +29,5 @@ __all__ = [
     "set_num_threads",
     "set_simd_level",
     "train",
+    "viz",
 ]
