@@ -41,13 +41,13 @@ def _normalizer(sigmas: torch.Tensor, dim: int) -> torch.Tensor:
 
 def torch_usual(x: torch.Tensor, s: torch.Tensor, sigmas: torch.Tensor) -> Callable[[], torch.Tensor]:
     def run() -> torch.Tensor:
-        out = torch.empty(x.shape[0], sigmas.numel())
+        out = torch.empty(x.shape[0], sigmas.numel(), device=x.device)
         for k, sigma in enumerate(sigmas.tolist()):
             for i in range(0, x.shape[0], BATCH):
                 xb = x[i:i + BATCH]
                 d = xb.square().sum(1, keepdim=True) + s.square().sum(1) - 2 * xb @ s.T
                 out[i:i + BATCH, k] = torch.logsumexp(-d / (2 * sigma**2), 1)
-        return out + _normalizer(sigmas, x.shape[1])
+        return out + _normalizer(sigmas, x.shape[1]).to(x.device)
 
     return run
 
@@ -58,13 +58,13 @@ def torch_single_pass(x: torch.Tensor, s: torch.Tensor, sigmas: torch.Tensor) ->
     s_t = s.T.contiguous()
 
     def run() -> torch.Tensor:
-        out = torch.empty(x.shape[0], sigmas.numel())
+        out = torch.empty(x.shape[0], sigmas.numel(), device=x.device)
         for i in range(0, x.shape[0], BATCH):
             xb = x[i:i + BATCH]
             d = torch.addmm(s_norms, xb, s_t, alpha=-2).add_(xb.square().sum(1, keepdim=True)).clamp_min_(0)
             for k, a in enumerate(neg_a):
                 out[i:i + BATCH, k] = torch.logsumexp(d * a, 1)
-        return out + _normalizer(sigmas, x.shape[1])
+        return out + _normalizer(sigmas, x.shape[1]).to(x.device)
 
     return run
 

@@ -69,3 +69,13 @@ def test_cuda_prior_kernels_match_the_cpu(make) -> None:
     assert torch.equal(cpu_index, gpu_index.cpu())
     bound = 2.0**-17 * torch.clamp(cpu.abs(), min=1.0)
     assert ((gpu.cpu() - cpu).abs() <= bound).all()
+
+
+def test_cuda_training_follows_the_cpu_kernels() -> None:
+    settings = dict(dataset="blobs", train_size=300, hidden=(64, 64), batch_size=50, epochs=2, progress=False)
+    on_gpu = pyaae.train(**settings, device="cuda")
+    on_cpu = pyaae.train(**settings, device="cpu")
+    assert next(on_gpu.model.parameters()).is_cuda
+    keys = ("reconstruction", "discriminator", "generator")
+    torch.testing.assert_close(torch.tensor([[h[k] for k in keys] for h in on_gpu.history]),
+                               torch.tensor([[h[k] for k in keys] for h in on_cpu.history]), rtol=1e-3, atol=1e-4)
