@@ -115,7 +115,8 @@ def check_parzen_args(x: object, samples: object, sigmas: object) -> Tuple[torch
         try:
             s = torch.as_tensor(np.asarray(sigmas, dtype=np.float64))
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"sigmas must be a number or a 1-D sequence of numbers, got {type(sigmas).__name__}") from exc
+            raise TypeError("sigmas must be a number or a 1-D sequence of numbers, got "
+                            f"{type(sigmas).__name__}") from exc
     if s.dim() == 0:
         s = s.reshape(1)
     if s.dim() != 1:

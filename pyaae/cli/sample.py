@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from .._atomic import write_atomically
-from ..models import AAE
+from ..models import load_model
 
 HELP = "decode prior samples of a trained model to a PNG grid, .npy or .safetensors"
 FORMATS = (".png", ".npy", ".safetensors")
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--out must end in one of {', '.join(FORMATS)}, got {args.out.name!r}")
     if args.n < 1:
         raise ValueError(f"--n must be a positive integer, got {args.n}")
-    model = AAE.load(args.model, map_location=args.device).eval()
+    model = load_model(args.model, map_location=args.device).eval()
     if suffix == ".png":
         from ..viz import plot_samples
 
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _labels(model: AAE, n: int):
+def _labels(model: torch.nn.Module, n: int):
     """Balanced classes for labelled variants (cycling 0..k-1), None otherwise."""
     k = model.config["num_labels"]
     return None if k is None else torch.arange(n) % k

@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 
 from .._atomic import write_atomically
+from ..eval import classification_error, clustering_error
+from ..models import CATEGORICAL_VARIANTS, VARIANTS
 from ..training import TrainConfig, train
 from ..training.config import OPTIMIZERS, PRIOR_NAMES, RECONSTRUCTION_LOSSES
 from ..training.data import heldout_data
@@ -20,7 +22,7 @@ HELP = "train an AAE (the paper's MNIST settings by default); writes checkpoints
 
 # (TrainConfig field, argparse keywords). Flags for booleans are added separately.
 OPTIONS = (
-    ("variant", dict(choices=("unsupervised", "label_regularized", "supervised"))),
+    ("variant", dict(choices=VARIANTS + CATEGORICAL_VARIANTS)),
     ("dataset", dict(choices=("mnist", "blobs"))),
     ("data_dir", dict(help="MNIST folder (default: $PYAAE_DATA_DIR or the user cache)")),
     ("train_size", dict(type=int, help="use the first N training examples")),
@@ -35,6 +37,10 @@ OPTIONS = (
     ("momentum_reconstruction", dict(type=float)),
     ("lr_regularization", dict(type=float, help="default: 0.1 with sgd, 1e-3 with adam")),
     ("momentum_regularization", dict(type=float)),
+    ("lr_classification", dict(type=float, help="semi_supervised: default as --lr-reconstruction")),
+    ("num_categories", dict(type=int, help="categorical variants: default 10 (semi_supervised), 16 (clustering)")),
+    ("input_noise", dict(type=float, help="std of noise on the encoder input (default 0.3 for the categorical "
+                                          "variants, else 0)")),
     ("lr_decay_epochs", dict(type=int, nargs="*", help="epochs at which every rate is multiplied by the factor")),
     ("lr_decay_factor", dict(type=float)),
     ("epochs", dict(type=int)),
@@ -73,19 +79,29 @@ def run(args: argparse.Namespace) -> int:
     _write_text(out / "history.json", json.dumps(result.history, indent=2))
     _write_text(out / "history.csv", _csv(result.history))
     written = ["checkpoint.safetensors", "model.safetensors", "config.json", "history.json", "history.csv"]
-    if args.plots:
+    heldout = heldout_data(config)
+    if args.plots and heldout is not None:
         from ..viz import save_plots
 
-        heldout = heldout_data(config)
-        images, labels = heldout if heldout is not None else (None, None)
-        if images is not None:
-            paths = save_plots(result.model, out / "plots", images, labels, result.history)
-            written += [str(p.relative_to(out)) for p in paths.values()]
+        paths = save_plots(result.model, out / "plots", *heldout, result.history)
+        written += [str(p.relative_to(out)) for p in paths.values()]
+    if heldout is not None and config.variant in CATEGORICAL_VARIANTS:
+        print(_validation_error(result.model, config.variant, *heldout))
     last = result.history[-1] if result.history else {}
     summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k != "epoch")
     print(f"trained {len(result.history)} epochs ({summary})")
     print(f"wrote to {out}: {', '.join(written)}")
     return 0
+
+
+def _validation_error(model, variant: str, images, labels) -> str:
+    """The categorical variants' error on held-out data (clustering: clusters labelled on one half,
+    the paper's rule, error on the other)."""
+    if variant == "semi_supervised":
+        return f"validation classification error: {classification_error(model, images, labels):.4f}"
+    half = len(images) // 2
+    error = clustering_error(model, images[:half], labels[:half], images[half:], labels[half:])
+    return f"validation clustering error (paper's rule): {error:.4f}"
 
 
 def _csv(history: list) -> str:

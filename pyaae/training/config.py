@@ -13,6 +13,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 import torch
 
 from ..models.aae import VARIANTS
+from ..models.categorical_aae import CATEGORICAL_VARIANTS
 from ..models.encoders import ENCODERS
 from ..priors import Prior
 
@@ -30,8 +31,9 @@ class TrainConfig:
     """Everything :func:`pyaae.train` needs.
 
     Attributes:
-        variant: "unsupervised", "label_regularized" (labels to the discriminator) or "supervised"
-            (labels to the decoder).
+        variant: "unsupervised", "label_regularized" (labels to the discriminator), "supervised"
+            (labels to the decoder), "semi_supervised" (a categorical code y learned as the class from
+            num_labeled labels, plus a style code) or "clustering" (y as the cluster, no labels).
         dataset: "mnist", "blobs" (a small synthetic labelled set), a float tensor [n, d], a pair
             (images, labels) or a ``torch.utils.data.Dataset`` of such pairs or of images.
         data_dir: MNIST's directory (default: ``pyaae.data.default_data_dir()``).
@@ -49,6 +51,12 @@ class TrainConfig:
             rate None: 0.01 with SGD, 1e-3 with Adam).
         lr_regularization, momentum_regularization: the discriminator's and the encoder's (as
             generator) optimizers (learning rate None: 0.1 with SGD, 1e-3 with Adam).
+        lr_classification: the semi-supervised classification phase's rate (None: as the
+            reconstruction phase's; its momentum is momentum_reconstruction).
+        num_categories: categories of the categorical code (None: 10 for semi_supervised, 16 for
+            clustering).
+        input_noise: std of Gaussian noise added to the encoder's input (None: 0.3 for the
+            categorical variants, as in the paper's semi-supervised experiments; 0 otherwise).
         lr_decay_epochs, lr_decay_factor: every rate is multiplied by the factor at each listed epoch.
         epochs, batch_size: length of training and minibatch size (the last partial batch is used).
         num_labeled: for labelled variants, how many of the training examples keep their label (the
@@ -80,6 +88,9 @@ class TrainConfig:
     momentum_reconstruction: float = 0.9
     lr_regularization: Optional[float] = None
     momentum_regularization: float = 0.1
+    lr_classification: Optional[float] = None
+    num_categories: Optional[int] = None
+    input_noise: Optional[float] = None
     lr_decay_epochs: Sequence[int] = (50, 1000)
     lr_decay_factor: float = 0.1
     epochs: int = 1
@@ -103,7 +114,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ValueError/TypeError naming the first field that cannot work (before any data is read)."""
-        _one_of("variant", self.variant, VARIANTS)
+        _one_of("variant", self.variant, VARIANTS + CATEGORICAL_VARIANTS)
         _one_of("encoder", self.encoder, ENCODERS)
         _one_of("optimizer", self.optimizer, OPTIMIZERS)
         _one_of("reconstruction_loss", self.reconstruction_loss, RECONSTRUCTION_LOSSES)
@@ -117,9 +128,18 @@ class TrainConfig:
                 _positive_int(name, getattr(self, name), allow_zero=name == "num_labeled")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        for name in ("lr_reconstruction", "lr_regularization", "prior_std", "init_std", "lr_decay_factor"):
+        for name in ("lr_reconstruction", "lr_regularization", "lr_classification", "prior_std", "init_std",
+                     "lr_decay_factor"):
             if getattr(self, name) is not None or not name.startswith("lr_"):
                 _positive_float(name, getattr(self, name))
+        if self.num_categories is not None:
+            _positive_int("num_categories", self.num_categories)
+            if self.num_categories < 2:
+                raise ValueError(f"num_categories must be an integer >= 2, got {self.num_categories!r}")
+        if self.input_noise is not None and (isinstance(self.input_noise, bool) or
+                                             not isinstance(self.input_noise, (int, float)) or
+                                             not self.input_noise >= 0):
+            raise ValueError(f"input_noise must be a number >= 0, got {self.input_noise!r}")
         for name in ("momentum_reconstruction", "momentum_regularization"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
@@ -134,12 +154,25 @@ class TrainConfig:
         except (RuntimeError, TypeError) as exc:
             raise ValueError(f"device must be {DEVICES_HINT}, got {self.device!r}") from exc
 
-    def learning_rates(self) -> Tuple[float, float]:
-        """(reconstruction, regularization) learning rates before the schedule: the fields, or the
-        optimizer's defaults where they are None."""
+    def learning_rates(self) -> Tuple[float, float, float]:
+        """(reconstruction, regularization, classification) learning rates before the schedule: the
+        fields, or the optimizer's defaults where they are None."""
         rec, reg = DEFAULT_RATES[self.optimizer]
-        return (rec if self.lr_reconstruction is None else self.lr_reconstruction,
-                reg if self.lr_regularization is None else self.lr_regularization)
+        rec = rec if self.lr_reconstruction is None else self.lr_reconstruction
+        reg = reg if self.lr_regularization is None else self.lr_regularization
+        return rec, reg, rec if self.lr_classification is None else self.lr_classification
+
+    def categories(self) -> int:
+        """Categories of the categorical variants' code."""
+        if self.num_categories is not None:
+            return self.num_categories
+        return 10 if self.variant == "semi_supervised" else 16
+
+    def input_noise_std(self) -> float:
+        """The std of the encoder's input noise."""
+        if self.input_noise is not None:
+            return float(self.input_noise)
+        return 0.3 if self.variant in CATEGORICAL_VARIANTS else 0.0
 
     def to_json(self) -> Dict[str, Any]:
         """The fields as JSON values; a tensor dataset or a Prior object is described, not stored."""

@@ -3,25 +3,29 @@ and decoder; the regularization phase updates the discriminator (prior samples v
 encoder to fool it."""
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 import torch
 import torch.nn.functional as F
 
-from ..models import AAE
+from ..models import AAE, CategoricalAAE
 from .config import TrainConfig
 
-PHASES = ("reconstruction", "discriminator", "generator")
-METRICS = ("reconstruction", "discriminator", "generator", "discriminator_accuracy")
 
-
-def make_optimizers(model: AAE, config: TrainConfig) -> Dict[str, torch.optim.Optimizer]:
-    """One optimizer per phase: encoder+decoder, discriminator, encoder (as generator)."""
+def make_optimizers(model: Union[AAE, CategoricalAAE], config: TrainConfig) -> Dict[str, torch.optim.Optimizer]:
+    """One optimizer per phase: encoder+decoder, discriminator(s), encoder (as generator), and for
+    the semi-supervised variant the encoder as classifier."""
+    if isinstance(model, CategoricalAAE):
+        encoder, discriminators = model.encoder_parameters(), model.discriminator_parameters()
+    else:
+        encoder, discriminators = list(model.encoder.parameters()), list(model.discriminator.parameters())
     groups = {
-        "reconstruction": list(model.encoder.parameters()) + list(model.decoder.parameters()),
-        "discriminator": list(model.discriminator.parameters()),
-        "generator": list(model.encoder.parameters()),
+        "reconstruction": encoder + list(model.decoder.parameters()),
+        "discriminator": discriminators,
+        "generator": encoder,
     }
+    if config.variant == "semi_supervised":
+        groups["classification"] = encoder
     optimizers = {}
     for phase, params in groups.items():
         lr, momentum = phase_rate(config, phase)
@@ -36,9 +40,11 @@ def make_optimizers(model: AAE, config: TrainConfig) -> Dict[str, torch.optim.Op
 def phase_rate(config: TrainConfig, phase: str, epoch: int = 0) -> tuple:
     """(learning rate, momentum) of ``phase`` at ``epoch`` under the step schedule."""
     factor = config.lr_decay_factor ** sum(epoch >= e for e in config.lr_decay_epochs)
-    rec, reg = config.learning_rates()
+    rec, reg, cls = config.learning_rates()
     if phase == "reconstruction":
         return rec * factor, config.momentum_reconstruction
+    if phase == "classification":
+        return cls * factor, config.momentum_reconstruction
     return reg * factor, config.momentum_regularization
 
 
@@ -66,10 +72,11 @@ def train_step(model: AAE, optimizers: Dict[str, torch.optim.Optimizer], x: torc
     ``offset`` numbers the step so that the prior samples (Philox, keyed by config.seed) differ from
     step to step and are the same on a resumed run."""
     variant = model.config["variant"]
+    noisy = noisy_input(x, config.input_noise_std())
     # Reconstruction phase.
     decoder_labels = labels if variant == "supervised" else None
-    loss_rec = reconstruction_loss(model.decode(model.encode(x), decoder_labels), x, config.reconstruction_loss)
-    _update(optimizers["reconstruction"], loss_rec)
+    loss_rec = reconstruction_loss(model.decode(model.encode(noisy), decoder_labels), x, config.reconstruction_loss)
+    update(optimizers["reconstruction"], loss_rec)
     # Regularization phase. The codes are computed once and serve both updates (their graph through the
     # updated encoder is kept for the generator step); prior samples and codes go through the
     # discriminator as one batch.
@@ -77,19 +84,19 @@ def train_step(model: AAE, optimizers: Dict[str, torch.optim.Optimizer], x: torc
     prior_labels = disc_labels if model.prior.num_classes is not None else None
     real = model.prior.sample(len(x), labels=prior_labels, seed=config.seed, offset=offset, device=x.device,
                               backend=config.backend)
-    fake = model.encode(x)
+    fake = model.encode(noisy)
     both_labels = None if disc_labels is None else torch.cat([disc_labels, disc_labels])
     logits = model.discriminate(torch.cat([real.to(fake.dtype), fake.detach()]), both_labels)
     targets = torch.cat([torch.ones(len(x), 1, device=x.device), torch.zeros(len(x), 1, device=x.device)])
     # Sum of the two halves' mean losses: log D(prior) + log(1 - D(code)), as in Goodfellow et al.
     loss_d = 2.0 * F.binary_cross_entropy_with_logits(logits, targets)
-    _update(optimizers["discriminator"], loss_d)
+    update(optimizers["discriminator"], loss_d)
     # The encoder fools the updated discriminator; the discriminator's weights need no gradient here.
     model.discriminator.requires_grad_(False)
     try:
         logits_gen = model.discriminate(fake, disc_labels)
         loss_g = F.binary_cross_entropy_with_logits(logits_gen, torch.ones_like(logits_gen))
-        _update(optimizers["generator"], loss_g)
+        update(optimizers["generator"], loss_g)
     finally:
         model.discriminator.requires_grad_(True)
     with torch.no_grad():
@@ -98,7 +105,14 @@ def train_step(model: AAE, optimizers: Dict[str, torch.optim.Optimizer], x: torc
             "discriminator_accuracy": accuracy}
 
 
-def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+def noisy_input(x: torch.Tensor, std: float) -> torch.Tensor:
+    """x plus Gaussian noise of ``std`` (a regularizer of the encoder; the reconstruction target
+    stays the clean x)."""
+    return x + std * torch.randn_like(x) if std > 0 else x
+
+
+def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One optimizer step on ``loss`` (gradients of the optimizer's parameters only)."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()

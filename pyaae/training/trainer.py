@@ -5,16 +5,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 import torch
 
-from ..models import AAE
+from ..models import AAE, CATEGORICAL_VARIANTS, CategoricalAAE
 from ..priors import Gaussian, GaussianMixture, Prior, SwissRoll, Uniform
+from .categorical_step import categorical_step
 from .config import TrainConfig
 from .data import training_data
 from .state import restore_training_state, save_training_state
-from .step import METRICS, make_optimizers, set_learning_rates, train_step
+from .step import make_optimizers, set_learning_rates, train_step
 
 CHECK_EVERY = 10  # steps between reads of the losses from the device (progress bar, divergence check)
 
@@ -28,7 +29,7 @@ class TrainResult:
     """The trained model, per-epoch ``history`` (mean phase losses, discriminator accuracy, seconds,
     steps per second) and the ``config`` that produced them."""
 
-    model: AAE
+    model: Union[AAE, CategoricalAAE]
     history: List[Dict[str, float]] = field(default_factory=list)
     config: Optional[TrainConfig] = None
 
@@ -47,9 +48,14 @@ def train(config: Optional[TrainConfig] = None, **overrides: Any) -> TrainResult
     images, labels = training_data(config)
     num_labels = _num_labels(config, labels, prior)
     torch.manual_seed(config.seed)
-    model = AAE(prior, input_dim=images.shape[1], latent_dim=prior.dim, variant=config.variant,
-                encoder=config.encoder, hidden=list(config.hidden), num_labels=num_labels, init_std=config.init_std,
-                backend=config.backend).to(config.device)
+    if config.variant in CATEGORICAL_VARIANTS:
+        model = CategoricalAAE(prior, config.categories(), input_dim=images.shape[1], variant=config.variant,
+                               hidden=list(config.hidden), init_std=config.init_std, backend=config.backend)
+    else:
+        model = AAE(prior, input_dim=images.shape[1], latent_dim=prior.dim, variant=config.variant,
+                    encoder=config.encoder, hidden=list(config.hidden), num_labels=num_labels,
+                    init_std=config.init_std, backend=config.backend)
+    model = model.to(config.device)
     optimizers = make_optimizers(model, config)
     start_epoch, history = (restore_training_state(config, model, optimizers) if config.resume else (0, []))
     known = _known_labels(config, labels)
@@ -84,11 +90,15 @@ def build_prior(config: TrainConfig) -> Prior:
 
 
 def _num_labels(config: TrainConfig, labels: Optional[torch.Tensor], prior: Prior) -> Optional[int]:
-    if config.variant == "unsupervised":
+    if config.variant in ("unsupervised", "clustering"):
         return None
     if labels is None:
         raise ValueError(f"variant {config.variant!r} needs labels: use dataset='mnist', 'blobs' or an "
                          "(images, labels) pair")
+    if config.variant == "semi_supervised":
+        if int(labels.max()) >= config.categories():
+            raise ValueError(f"labels reach {int(labels.max())} but num_categories is {config.categories()}")
+        return config.categories()
     if config.variant == "label_regularized" and prior.num_classes is not None:
         if int(labels.max()) >= prior.num_classes:
             raise ValueError(f"labels reach {int(labels.max())} but the prior {prior!r} has only "
@@ -99,7 +109,7 @@ def _num_labels(config: TrainConfig, labels: Optional[torch.Tensor], prior: Prio
 
 def _known_labels(config: TrainConfig, labels: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
     """Labels with the unlabeled examples (all after the first num_labeled) set to -1, on the device."""
-    if labels is None or config.variant == "unsupervised":
+    if labels is None or config.variant in ("unsupervised", "clustering"):
         return None
     known = labels.clone()
     if config.num_labeled is not None:
@@ -114,20 +124,28 @@ def _epoch(model: AAE, optimizers, images: torch.Tensor, labels: Optional[torch.
     # The shuffle has its own generator so that a resumed run sees the same order.
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(config.seed * 1_000_003 + epoch))
     order = order.to(images.device)
-    totals = torch.zeros(len(METRICS), dtype=torch.float64, device=images.device)
+    labelled = _labelled_batches(labels, config, epoch) if config.variant == "semi_supervised" else None
+    totals: Optional[torch.Tensor] = None
     bar = _progress_bar(config, epoch, steps)
     started = time.perf_counter()
     for step in range(steps):
         index = order[step * config.batch_size:(step + 1) * config.batch_size]
+        offset = (epoch * steps + step) % 2**32
         try:
-            metrics = train_step(model, optimizers, images[index], None if labels is None else labels[index], config,
-                                 offset=(epoch * steps + step) % 2**32)
+            if isinstance(model, CategoricalAAE):
+                batch = None if labelled is None else labelled(step)
+                metrics = categorical_step(model, optimizers, images[index],
+                                           None if batch is None else (images[batch], labels[batch]), config, offset)
+            else:
+                metrics = train_step(model, optimizers, images[index], None if labels is None else labels[index],
+                                     config, offset)
         except RuntimeError as exc:
             # Overflowing weights or activations surface as errors inside torch ops (BCE's range check).
             if _finite(model, images[index]):
                 raise
             raise _diverged(epoch, step, config) from exc
-        totals += torch.stack([metrics[name] for name in METRICS]).double()
+        values = torch.stack(list(metrics.values())).double()
+        totals = values if totals is None else totals + values
         if step % CHECK_EVERY == 0 or step == steps - 1:
             if not torch.isfinite(totals).all():
                 raise _diverged(epoch, step, config)
@@ -142,16 +160,34 @@ def _epoch(model: AAE, optimizers, images: torch.Tensor, labels: Optional[torch.
     seconds = time.perf_counter() - started
     if bar is not None:
         bar.close()
-    record = dict(zip(METRICS, (totals / steps).tolist()))
+    record = dict(zip(metrics, (totals / steps).tolist()))
     record.update(epoch=epoch + 1, seconds=seconds, steps_per_second=steps / seconds)
     return record
 
 
 @torch.no_grad()
-def _finite(model: AAE, x: torch.Tensor) -> bool:
+def _finite(model: Union[AAE, CategoricalAAE], x: torch.Tensor) -> bool:
     """Whether every weight and the codes of x are finite."""
-    weights_finite = all(bool(torch.isfinite(p).all()) for p in model.parameters())
-    return weights_finite and bool(torch.isfinite(model.encode(x)).all())
+    codes = model.encode(x)
+    codes = torch.cat(codes, 1) if isinstance(codes, tuple) else codes
+    return all(bool(torch.isfinite(p).all()) for p in model.parameters()) and bool(torch.isfinite(codes).all())
+
+
+def _labelled_batches(labels: torch.Tensor, config: TrainConfig, epoch: int):
+    """step -> indices of a labelled minibatch: the labelled examples (the first num_labeled) in an
+    order shuffled per epoch, cycled, so that a few labels are revisited many times per epoch."""
+    count = len(labels) if config.num_labeled is None else min(config.num_labeled, len(labels))
+    if count == 0:
+        raise ValueError("the semi_supervised variant needs num_labeled >= 1 labelled examples")
+    generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch + 7919)
+    order = torch.randperm(count, generator=generator).to(labels.device)
+    size = min(config.batch_size, count)
+
+    def batch(step: int) -> torch.Tensor:
+        start = (step * size) % count
+        return order[(torch.arange(size, device=labels.device) + start) % count]
+
+    return batch
 
 
 def _diverged(epoch: int, step: int, config: TrainConfig) -> TrainingDiverged:

@@ -1,23 +1,25 @@
 """Codes of held-out images coloured by label, over samples of the prior (the paper's Fig. 2 and 4)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 
-from ..models import AAE
+from ..models import AAE, CategoricalAAE
 from ._figure import PathLike, finish, new_figure
 
 
 @torch.no_grad()
-def plot_codes(model: AAE, images: torch.Tensor, labels: Optional[torch.Tensor] = None, *, num_prior: int = 5000,
-               seed: int = 0, path: Optional[PathLike] = None, batch_size: int = 1000):
-    """Scatter of ``model``'s codes of ``images`` (eval mode: the Gaussian encoder's means), coloured by
-    ``labels``, over ``num_prior`` prior samples in grey. Codes of more than two dimensions are shown
-    on their first two principal axes (the prior samples on the same axes)."""
+def plot_codes(model: Union[AAE, CategoricalAAE], images: torch.Tensor, labels: Optional[torch.Tensor] = None, *,
+               num_prior: int = 5000, seed: int = 0, path: Optional[PathLike] = None, batch_size: int = 1000):
+    """Scatter of ``model``'s codes of ``images`` (eval mode: the Gaussian encoder's means; the style
+    code of categorical models), coloured by ``labels``, over ``num_prior`` prior samples in grey.
+    Codes of more than two dimensions are shown on their first two principal axes (the prior samples
+    on the same axes)."""
     model.eval()
     device = next(model.parameters()).device
-    codes = torch.cat([model.encode(images[i:i + batch_size].to(device)) for i in range(0, len(images), batch_size)])
+    codes = torch.cat([_style(model.encode(images[i:i + batch_size].to(device)))
+                       for i in range(0, len(images), batch_size)])
     codes = codes.double().cpu()
     prior = model.prior.sample(num_prior, seed=seed).double() if num_prior else torch.empty(0, codes.shape[1])
     if codes.shape[1] > 2:
@@ -46,3 +48,8 @@ def plot_codes(model: AAE, images: torch.Tensor, labels: Optional[torch.Tensor] 
     if len(prior):
         ax.legend(loc="upper right", markerscale=4)
     return finish(fig, path)
+
+
+def _style(codes) -> torch.Tensor:
+    """The style code z of a categorical model's (q(y|x), z), or the code itself."""
+    return codes[1] if isinstance(codes, tuple) else codes

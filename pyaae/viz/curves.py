@@ -16,9 +16,10 @@ def plot_history(history: List[Dict[str, float]], *, path: Optional[PathLike] = 
     rec, adv, acc = fig.subplots(1, 3)
     rec.plot(epochs, [h["reconstruction"] for h in history], marker="o")
     rec.set_title("reconstruction loss (per image)")
-    for name in ("discriminator", "generator"):
-        adv.plot(epochs, [h[name] for h in history], marker="o", label=name)
-    adv.set_title("adversarial losses")
+    for name in ("discriminator", "generator", "classification"):
+        if name in history[0]:
+            adv.plot(epochs, [h[name] for h in history], marker="o", label=name)
+    adv.set_title("adversarial (and classification) losses")
     adv.legend()
     acc.plot(epochs, [h["discriminator_accuracy"] for h in history], marker="o")
     acc.axhline(0.5, color="0.6", linestyle="--", label="chance")

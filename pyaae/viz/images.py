@@ -2,34 +2,46 @@
 reconstructions of held-out images."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 
-from ..models import AAE
+from ..models import AAE, CategoricalAAE
 from ..priors import Gaussian, SwissRoll
 from ._figure import PathLike, finish, image_shape, new_figure, show_mosaic, tile
 
+Model = Union[AAE, CategoricalAAE]
 PERCENTILES = (0.03, 0.97)  # the span of a Gaussian walk, as in the paper's manifold figures
 
 
-def _decode(model: AAE, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+def _decode(model: Model, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Decoded codes; models whose decoder takes a label (supervised, categorical) get ``labels``, or
+    label 0 when None."""
     device = next(model.parameters()).device
+    if isinstance(model, CategoricalAAE):
+        labels = torch.zeros(len(z), dtype=torch.long) if labels is None else labels
+        return model.decode(labels.to(device), z.float().to(device)).cpu()
     if model.config["variant"] == "supervised" and labels is None:
         labels = torch.zeros(len(z), dtype=torch.long)
     return model.decode(z.float().to(device), None if labels is None else labels.to(device)).cpu()
 
 
 @torch.no_grad()
-def plot_samples(model: AAE, *, rows: int = 10, cols: int = 10, seed: int = 0,
+def plot_samples(model: Model, *, rows: int = 10, cols: int = 10, seed: int = 0,
                  image_shape_hw: Optional[Tuple[int, int]] = None, path: Optional[PathLike] = None):
     """A rows x cols grid of decoded prior samples. The supervised variant puts one style (code) per
     row and one class per column (the paper's Fig. 6); the label-regularized variant draws row k
-    from the prior's component k; the unsupervised one draws from the whole prior."""
+    from the prior's component k; the categorical variants decode category k in row k (the paper's
+    Fig. 9 and 10); the unsupervised one draws from the whole prior."""
     model.eval()
     shape = image_shape(model.config["input_dim"], image_shape_hw)
     variant, k = model.config["variant"], model.config["num_labels"]
-    if variant == "supervised":
+    if isinstance(model, CategoricalAAE):
+        k = model.config["num_categories"]
+        z = model.prior.sample(cols, seed=seed).repeat(k, 1)
+        images = _decode(model, z, torch.arange(k).repeat_interleave(cols))
+        rows, title = k, "samples: one category per row, styles from the prior across"
+    elif variant == "supervised":
         z = model.prior.sample(rows, seed=seed).repeat_interleave(k, 0)
         labels = torch.arange(k).repeat(rows)
         images, cols, title = _decode(model, z, labels), k, "samples: one style per row, one class per column"
@@ -46,11 +58,12 @@ def plot_samples(model: AAE, *, rows: int = 10, cols: int = 10, seed: int = 0,
 
 
 @torch.no_grad()
-def plot_manifold(model: AAE, *, steps: int = 15, seed: int = 0, image_shape_hw: Optional[Tuple[int, int]] = None,
+def plot_manifold(model: Model, *, steps: int = 15, seed: int = 0, image_shape_hw: Optional[Tuple[int, int]] = None,
                   path: Optional[PathLike] = None):
     """Decoded walks through code space: a Gaussian prior is walked along each code axis through its
     3rd..97th percentiles (a 2-D code gives the full grid), the swiss roll along its arc, other 2-D
-    priors over the grid spanned by their samples' percentiles."""
+    priors over the grid spanned by their samples' percentiles. Categorical models walk their style
+    code with category 0."""
     model.eval()
     shape = image_shape(model.config["input_dim"], image_shape_hw)
     prior, dim = model.prior, model.config["latent_dim"]
@@ -85,7 +98,7 @@ def plot_manifold(model: AAE, *, steps: int = 15, seed: int = 0, image_shape_hw:
 
 
 @torch.no_grad()
-def plot_reconstructions(model: AAE, images: torch.Tensor, labels: Optional[torch.Tensor] = None, *, n: int = 12,
+def plot_reconstructions(model: Model, images: torch.Tensor, labels: Optional[torch.Tensor] = None, *, n: int = 12,
                          image_shape_hw: Optional[Tuple[int, int]] = None, path: Optional[PathLike] = None):
     """The first ``n`` images (top row) and their reconstructions (bottom row); the supervised
     variant needs their labels."""
@@ -93,8 +106,11 @@ def plot_reconstructions(model: AAE, images: torch.Tensor, labels: Optional[torc
     shape = image_shape(model.config["input_dim"], image_shape_hw)
     originals = images[:n].float()
     device = next(model.parameters()).device
-    z = model.encode(originals.to(device))
-    rebuilt = _decode(model, z, None if labels is None or model.config["variant"] != "supervised" else labels[:n])
+    if isinstance(model, CategoricalAAE):
+        rebuilt = model.reconstruct(originals.to(device)).cpu()
+    else:
+        z = model.encode(originals.to(device))
+        rebuilt = _decode(model, z, None if labels is None or model.config["variant"] != "supervised" else labels[:n])
     fig = new_figure(len(originals) * 0.6 + 0.8, 1.9)
     show_mosaic(fig.add_subplot(), tile(torch.cat([originals, rebuilt]), 2, len(originals), shape),
                 "held-out images and their reconstructions", ["input", "output"])

@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import torch
 
-from ..models import AAE
+from ..models import AAE, CategoricalAAE
 from ._figure import PathLike
 from .codes import plot_codes
 from .curves import plot_history
 from .images import plot_manifold, plot_reconstructions, plot_samples
 
 
-def save_plots(model: AAE, out_dir: PathLike, images: torch.Tensor, labels: Optional[torch.Tensor] = None,
+def save_plots(model: Union[AAE, CategoricalAAE], out_dir: PathLike, images: torch.Tensor,
+               labels: Optional[torch.Tensor] = None,
                history: Optional[List[Dict[str, float]]] = None) -> Dict[str, Path]:
     """Write codes.png, samples.png, manifold.png, reconstructions.png and (with ``history``)
     losses.png to ``out_dir``, from held-out ``images``/``labels``; returns the paths by name. Images

@@ -1,0 +1,65 @@
+"""Classification and clustering error of a categorical AAE (paper sections 5 and 6)."""
+from __future__ import annotations
+
+import torch
+
+from ..models import CategoricalAAE
+
+RULES = ("paper", "majority")
+
+
+def classification_error(model: CategoricalAAE, x: torch.Tensor, labels: torch.Tensor) -> float:
+    """Fraction of x whose argmax_y q(y|x) differs from ``labels`` (the semi-supervised model's test error)."""
+    labels = _check(model, x, labels)
+    return float((model.eval().classify(x).cpu() != labels.cpu()).float().mean())
+
+
+def cluster_labels(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid: torch.Tensor,
+                   rule: str = "paper") -> torch.Tensor:
+    """The label each of the model's K clusters stands for (int64 [K]).
+
+    ``rule="paper"``: cluster k takes the label of the validation example with the highest q(y=k|x)
+    (Makhzani et al., section 6); ``"majority"``: the most frequent label among the validation
+    examples assigned to k (a cluster no example falls in takes the paper rule's label)."""
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
+    labels_valid = _check(model, x_valid, labels_valid).cpu()
+    probs = _probabilities(model, x_valid)
+    assigned = model.config["num_categories"]
+    mapping = labels_valid[probs.argmax(0)]
+    if rule == "majority":
+        clusters = probs.argmax(1)
+        for k in range(assigned):
+            members = labels_valid[clusters == k]
+            if len(members):
+                mapping[k] = torch.bincount(members).argmax()
+    return mapping
+
+
+def clustering_error(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid: torch.Tensor, x_test: torch.Tensor,
+                     labels_test: torch.Tensor, rule: str = "paper") -> float:
+    """Test error when each test example takes its cluster's label (``cluster_labels`` on the
+    validation set, by ``rule``)."""
+    mapping = cluster_labels(model, x_valid, labels_valid, rule)
+    labels_test = _check(model, x_test, labels_test).cpu()
+    return float((mapping[model.eval().classify(x_test).cpu()] != labels_test).float().mean())
+
+
+@torch.no_grad()
+def _probabilities(model: CategoricalAAE, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    model.eval()
+    return torch.cat([model.encode(x[i:i + batch_size])[0].cpu() for i in range(0, len(x), batch_size)])
+
+
+def _check(model: CategoricalAAE, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    if not isinstance(model, CategoricalAAE):
+        raise TypeError(f"model must be a pyaae.models.CategoricalAAE (semi_supervised or clustering), got "
+                        f"{type(model).__name__}")
+    labels = torch.as_tensor(labels)
+    if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != model.config["input_dim"]:
+        raise ValueError(f"x must be a tensor [n, {model.config['input_dim']}], got "
+                         f"{tuple(getattr(x, 'shape', ()))}")
+    if labels.shape != (len(x),) or labels.dtype.is_floating_point or len(x) == 0:
+        raise ValueError(f"labels must be integers of shape ({len(x)},) with n >= 1, got {labels.dtype} "
+                         f"{tuple(labels.shape)}")
+    return labels.long()

@@ -1,0 +1,119 @@
+"""The AAE with a categorical code (paper sections 5 and 6): the encoder outputs q(y|x), a softmax
+over K categories, and a style code z; one discriminator imposes a categorical prior on y, another
+the style prior on z; the decoder reconstructs x from (y, z). Variants: ``semi_supervised`` (y is the
+class, also trained on the labelled examples: ``classify``) and ``clustering`` (y is the cluster, no
+labels)."""
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._version import __version__
+from ..nn import FusedLinear, FusedMLP
+from ..priors import Categorical, Prior, prior_from_config
+from .checkpoint import load_checkpoint, save_checkpoint
+
+CATEGORICAL_VARIANTS = ("semi_supervised", "clustering")
+
+
+class CategoricalAAE(nn.Module):
+    """Encoder trunk (ReLU FusedMLP) with a softmax head of ``num_categories`` and a linear style
+    head of the style prior's dimension; decoder from (one-hot or soft y, z) with sigmoid output;
+    two discriminators. Weights from N(0, init_std^2), biases zero."""
+
+    def __init__(self, style_prior: Prior, num_categories: int, input_dim: int = 784,
+                 variant: str = "semi_supervised", hidden: Sequence[int] = (1000, 1000), init_std: float = 0.01,
+                 backend: str = "auto") -> None:
+        super().__init__()
+        if not isinstance(style_prior, Prior):
+            raise TypeError(f"style_prior must be a pyaae.priors.Prior, got {type(style_prior).__name__}")
+        if variant not in CATEGORICAL_VARIANTS:
+            raise ValueError(f"variant must be one of {', '.join(CATEGORICAL_VARIANTS)}; got {variant!r}")
+        if isinstance(num_categories, bool) or not isinstance(num_categories, int) or num_categories < 2:
+            raise ValueError(f"num_categories must be an integer >= 2, got {num_categories!r}")
+        hidden = [int(h) for h in hidden]
+        if not hidden:
+            raise ValueError("hidden must list at least one layer (the two heads share the last)")
+        self.prior = style_prior
+        self.category_prior = Categorical(torch.full((num_categories,), 1.0 / num_categories))
+        self.config = {"input_dim": int(input_dim), "latent_dim": style_prior.dim, "num_categories": num_categories,
+                       "variant": variant, "hidden": hidden, "init_std": float(init_std), "backend": backend,
+                       "num_labels": num_categories if variant == "semi_supervised" else None}
+        self.trunk = FusedMLP([input_dim, *hidden], out_activation="relu", backend=backend)
+        self.category_head = FusedLinear(hidden[-1], num_categories, backend=backend)
+        self.style_head = FusedLinear(hidden[-1], style_prior.dim, backend=backend)
+        self.decoder = FusedMLP([num_categories + style_prior.dim, *reversed(hidden), input_dim],
+                                out_activation="sigmoid", backend=backend)
+        self.category_discriminator = FusedMLP([num_categories, *hidden, 1], backend=backend)
+        self.style_discriminator = FusedMLP([style_prior.dim, *hidden, 1], backend=backend)
+        for name, parameter in self.named_parameters():
+            if name.endswith("weight"):
+                nn.init.normal_(parameter, 0.0, init_std)
+            else:
+                nn.init.zeros_(parameter)
+
+    def encoder_parameters(self) -> list:
+        """The trunk's and both heads' parameters (what the encoder updates change)."""
+        return [*self.trunk.parameters(), *self.category_head.parameters(), *self.style_head.parameters()]
+
+    def discriminator_parameters(self) -> list:
+        """Both discriminators' parameters."""
+        return [*self.category_discriminator.parameters(), *self.style_discriminator.parameters()]
+
+    def encode_logits(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(category logits [n, K], style z [n, d])."""
+        h = self.trunk(x)
+        return self.category_head(h), self.style_head(h)
+
+    def encode(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(q(y|x) [n, K], style z [n, d])."""
+        logits, z = self.encode_logits(x)
+        return F.softmax(logits, 1), z
+
+    @torch.no_grad()
+    def classify(self, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+        """argmax_y q(y|x) (int64 [n]): the class (semi_supervised) or cluster (clustering) of each x."""
+        return torch.cat([self.encode_logits(x[i:i + batch_size])[0].argmax(1)
+                          for i in range(0, len(x), batch_size)]) if len(x) else torch.empty(0, dtype=torch.long)
+
+    def decode(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Images from categories y (one-hot or probabilities [n, K], or int64 labels [n]) and styles z."""
+        if not y.dtype.is_floating_point:
+            y = F.one_hot(y.long(), self.config["num_categories"]).to(z)
+        return self.decoder(torch.cat([y, z], 1))
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """decode(encode(x))."""
+        return self.decode(*self.encode(x))
+
+    @torch.no_grad()
+    def sample(self, n: int, *, labels: Optional[torch.Tensor] = None, seed: Optional[int] = None) -> torch.Tensor:
+        """n images: categories ``labels`` (int64 [n]; default drawn uniformly) with styles from the prior."""
+        device = next(self.parameters()).device
+        if labels is None:
+            y = self.category_prior.sample(n, seed=seed, device=device)
+        else:
+            y = F.one_hot(torch.as_tensor(labels, device=device).long(), self.config["num_categories"]).float()
+        return self.decode(y, self.prior.sample(n, seed=None if seed is None else seed + 1, device=device))
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Weights, configuration and style prior in one safetensors file, written atomically."""
+        config = {k: v for k, v in self.config.items() if k not in ("latent_dim", "num_labels")}
+        description = {"pyaae_version": __version__, "model": type(self).__name__, "config": config,
+                       "prior": self.prior.to_config()}
+        save_checkpoint(path, self.state_dict(), description)
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike], prior: Optional[Prior] = None,
+             map_location: Union[str, torch.device] = "cpu") -> "CategoricalAAE":
+        """A model written by ``save`` (no code runs while reading)."""
+        tensors, description = load_checkpoint(path)
+        if description.get("model") != cls.__name__:
+            raise ValueError(f"{path} holds a {description.get('model')!r}, not a {cls.__name__}")
+        model = cls(prior if prior is not None else prior_from_config(description["prior"]), **description["config"])
+        model.load_state_dict(tensors)
+        return model.to(map_location)
