@@ -59,12 +59,14 @@ def test_metrics_follow_their_definitions() -> None:
         classification_error(pyaae.models.AAE(pyaae.priors.Gaussian(2), input_dim=4, hidden=(8,)), x, labels)
 
 
-@pytest.mark.parametrize("variant", ["semi_supervised", "clustering"])
-def test_variants_train_save_load_and_plot(variant: str, tmp_path) -> None:
-    settings = dict(SMALL, variant=variant, epochs=2, num_labeled=100, checkpoint_dir=tmp_path)
+@pytest.mark.parametrize("variant, num_labeled", [("semi_supervised", 100), ("clustering", None),
+                                                  ("dim_reduction", None), ("dim_reduction", 100)])
+def test_variants_train_save_load_and_plot(variant: str, num_labeled, tmp_path) -> None:
+    settings = dict(SMALL, variant=variant, epochs=2, num_labeled=num_labeled, checkpoint_dir=tmp_path)
     result = pyaae.train(**settings)
     expected = {"reconstruction", "discriminator", "generator", "discriminator_accuracy", "epoch", "seconds",
-                "steps_per_second"} | ({"classification"} if variant == "semi_supervised" else set())
+                "steps_per_second"} | ({"classification"} if num_labeled else set()) | (
+                    {"head_distance"} if variant == "dim_reduction" else set())
     assert set(result.history[-1]) == expected
     resumed = pyaae.train(**dict(settings, epochs=3, resume=True))
     uninterrupted = pyaae.train(**dict(settings, epochs=3, checkpoint_dir=None))
@@ -77,6 +79,26 @@ def test_variants_train_save_load_and_plot(variant: str, tmp_path) -> None:
     images, labels = pyaae.data.blobs(50, split="validation")
     paths = pyaae.viz.save_plots(result.model, tmp_path / "plots", images, labels, result.history)
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths.values())
+
+
+def test_dim_reduction_keeps_cluster_heads_apart() -> None:
+    images, labels = pyaae.data.blobs(1000)
+    result = pyaae.train(dataset=(images, labels), variant="dim_reduction", num_labeled=300, prior_std=1.0,
+                         hidden=(64, 64), epochs=4, optimizer="adam", lr_classification=3e-3, progress=False)
+    model = result.model
+    assert model.config["num_categories"] == 10 and model.cluster_heads.shape == (10, 2)
+    margin = model.config["head_margin"]
+    torch.testing.assert_close(margin, 6.0, rtol=0.05, atol=0)  # 6 standard deviations of N(0, 1)
+    assert torch.pdist(model.cluster_heads.detach()).min() > 0.95 * margin
+    # The cost is zero when every pair is a margin apart, and grows as two heads close in.
+    with torch.no_grad():
+        model.cluster_heads[1] = model.cluster_heads[0] + 0.5 * margin / 2**0.5
+    assert model.head_distance_cost() > 0.4 * margin
+    # The 2-D representation: each class around its own head.
+    valid, valid_labels = pyaae.data.blobs(200, split="validation")
+    rep = model.eval().represent(valid)
+    assert rep.shape == (200, 2)
+    assert classification_error(model, valid, valid_labels) < 0.2
 
 
 @pytest.mark.parametrize("overrides, match", [

@@ -41,6 +41,8 @@ OPTIONS = (
     ("num_categories", dict(type=int, help="categorical variants: default 10 (semi_supervised), 16 (clustering)")),
     ("input_noise", dict(type=float, help="std of noise on the encoder input (default 0.3 for the categorical "
                                           "variants, else 0)")),
+    ("head_margin", dict(type=float, help="dim_reduction: cluster heads closer than this are pushed apart "
+                                          "(default: 6 style stds)")),
     ("lr_decay_epochs", dict(type=int, nargs="*", help="epochs at which every rate is multiplied by the factor")),
     ("lr_decay_factor", dict(type=float)),
     ("epochs", dict(type=int)),
@@ -86,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         paths = save_plots(result.model, out / "plots", *heldout, result.history)
         written += [str(p.relative_to(out)) for p in paths.values()]
     if heldout is not None and config.variant in CATEGORICAL_VARIANTS:
-        print(_validation_error(result.model, config.variant, *heldout))
+        print(_validation_error(result.model, *heldout))
     last = result.history[-1] if result.history else {}
     summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k != "epoch")
     print(f"trained {len(result.history)} epochs ({summary})")
@@ -94,10 +96,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _validation_error(model, variant: str, images, labels) -> str:
+def _validation_error(model, images, labels) -> str:
     """The categorical variants' error on held-out data (clustering: clusters labelled on one half,
     the paper's rule, error on the other)."""
-    if variant == "semi_supervised":
+    if model.config["labelled"]:
         return f"validation classification error: {classification_error(model, images, labels):.4f}"
     half = len(images) // 2
     error = clustering_error(model, images[:half], labels[:half], images[half:], labels[half:])

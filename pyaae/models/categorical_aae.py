@@ -1,10 +1,12 @@
-"""The AAE with a categorical code (paper sections 5 and 6): the encoder outputs q(y|x), a softmax
-over K categories, and a style code z; one discriminator imposes a categorical prior on y, another
-the style prior on z; the decoder reconstructs x from (y, z). Variants: ``semi_supervised`` (y is the
-class, also trained on the labelled examples: ``classify``) and ``clustering`` (y is the cluster, no
-labels)."""
+"""The AAE with a categorical code (paper sections 5-7): the encoder outputs q(y|x), a softmax over K
+categories, and a style code z; one discriminator imposes a categorical prior on y, another the
+style prior on z; the decoder reconstructs x from (y, z). Variants: ``semi_supervised`` (y is the
+class, also trained on the labelled examples: ``classify``), ``clustering`` (y is the cluster, no
+labels) and ``dim_reduction`` (the decoder sees the low-dimensional representation W_C y + z, W_C
+holding one learned cluster head per category; semi-supervised when labels are given)."""
 from __future__ import annotations
 
+import math
 import os
 from typing import Optional, Sequence, Tuple, Union
 
@@ -17,7 +19,7 @@ from ..nn import FusedLinear, FusedMLP
 from ..priors import Categorical, Prior, prior_from_config
 from .checkpoint import load_checkpoint, save_checkpoint
 
-CATEGORICAL_VARIANTS = ("semi_supervised", "clustering")
+CATEGORICAL_VARIANTS = ("semi_supervised", "clustering", "dim_reduction")
 
 
 class CategoricalAAE(nn.Module):
@@ -27,7 +29,7 @@ class CategoricalAAE(nn.Module):
 
     def __init__(self, style_prior: Prior, num_categories: int, input_dim: int = 784,
                  variant: str = "semi_supervised", hidden: Sequence[int] = (1000, 1000), init_std: float = 0.01,
-                 backend: str = "auto") -> None:
+                 backend: str = "auto", labelled: Optional[bool] = None, head_margin: Optional[float] = None) -> None:
         super().__init__()
         if not isinstance(style_prior, Prior):
             raise TypeError(f"style_prior must be a pyaae.priors.Prior, got {type(style_prior).__name__}")
@@ -42,11 +44,17 @@ class CategoricalAAE(nn.Module):
         self.category_prior = Categorical(torch.full((num_categories,), 1.0 / num_categories))
         self.config = {"input_dim": int(input_dim), "latent_dim": style_prior.dim, "num_categories": num_categories,
                        "variant": variant, "hidden": hidden, "init_std": float(init_std), "backend": backend,
-                       "num_labels": num_categories if variant == "semi_supervised" else None}
+                       "labelled": variant == "semi_supervised" if labelled is None else bool(labelled)}
+        self.config["num_labels"] = num_categories if self.config["labelled"] else None
+        if variant == "dim_reduction":
+            # Default margin: 6 style standard deviations, so that clusters of styles barely overlap.
+            spread = float(style_prior.sample(4096, seed=0).std(0).mean())
+            self.config["head_margin"] = float(head_margin) if head_margin is not None else 6.0 * spread
         self.trunk = FusedMLP([input_dim, *hidden], out_activation="relu", backend=backend)
         self.category_head = FusedLinear(hidden[-1], num_categories, backend=backend)
         self.style_head = FusedLinear(hidden[-1], style_prior.dim, backend=backend)
-        self.decoder = FusedMLP([num_categories + style_prior.dim, *reversed(hidden), input_dim],
+        reduced = variant == "dim_reduction"
+        self.decoder = FusedMLP([(0 if reduced else num_categories) + style_prior.dim, *reversed(hidden), input_dim],
                                 out_activation="sigmoid", backend=backend)
         self.category_discriminator = FusedMLP([num_categories, *hidden, 1], backend=backend)
         self.style_discriminator = FusedMLP([style_prior.dim, *hidden, 1], backend=backend)
@@ -55,6 +63,14 @@ class CategoricalAAE(nn.Module):
                 nn.init.normal_(parameter, 0.0, init_std)
             else:
                 nn.init.zeros_(parameter)
+        # W_C: one head per category, started evenly on a circle (the representation's first two axes)
+        # with neighbours one margin apart; the head-distance cost keeps them apart as they learn.
+        self.cluster_heads = nn.Parameter(_circle(num_categories, style_prior.dim, self.config["head_margin"])) \
+            if reduced else None
+
+    def decoder_parameters(self) -> list:
+        """The decoder's parameters and the cluster heads (the dim_reduction variant's W_C)."""
+        return [*self.decoder.parameters(), *([self.cluster_heads] if self.cluster_heads is not None else [])]
 
     def encoder_parameters(self) -> list:
         """The trunk's and both heads' parameters (what the encoder updates change)."""
@@ -84,7 +100,23 @@ class CategoricalAAE(nn.Module):
         """Images from categories y (one-hot or probabilities [n, K], or int64 labels [n]) and styles z."""
         if not y.dtype.is_floating_point:
             y = F.one_hot(y.long(), self.config["num_categories"]).to(z)
+        if self.cluster_heads is not None:
+            return self.decoder(y @ self.cluster_heads + z)
         return self.decoder(torch.cat([y, z], 1))
+
+    def represent(self, x: torch.Tensor) -> torch.Tensor:
+        """The dim_reduction variant's representation W_C q(y|x) + z [n, style dim]."""
+        if self.cluster_heads is None:
+            raise ValueError(f"represent() is the dim_reduction variant's, not {self.config['variant']!r}'s")
+        probs, z = self.encode(x)
+        return probs @ self.cluster_heads + z
+
+    def head_distance_cost(self) -> Optional[torch.Tensor]:
+        """sum over pairs of heads of max(0, margin - |h_i - h_j|) (paper section 7): pushes heads
+        closer than the margin apart. None for the variants without heads."""
+        if self.cluster_heads is None:
+            return None
+        return torch.relu(self.config["head_margin"] - torch.pdist(self.cluster_heads)).sum()
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """decode(encode(x))."""
@@ -117,3 +149,16 @@ class CategoricalAAE(nn.Module):
         model = cls(prior if prior is not None else prior_from_config(description["prior"]), **description["config"])
         model.load_state_dict(tensors)
         return model.to(map_location)
+
+
+def _circle(count: int, dim: int, spacing: float) -> torch.Tensor:
+    """``count`` points [count, dim] evenly on a circle in the first two axes, neighbours ``spacing``
+    apart (on a line when dim is 1)."""
+    angles = torch.arange(count, dtype=torch.float64) * (2 * math.pi / count)
+    points = torch.zeros(count, dim, dtype=torch.float64)
+    if dim == 1:
+        points[:, 0] = spacing * (torch.arange(count) - (count - 1) / 2)
+    else:
+        radius = spacing / (2 * math.sin(math.pi / count))
+        points[:, 0], points[:, 1] = radius * torch.cos(angles), radius * torch.sin(angles)
+    return points.float()

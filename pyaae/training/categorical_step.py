@@ -1,6 +1,6 @@
-"""One minibatch of the categorical AAE (semi_supervised and clustering variants, paper sections 5
-and 6): reconstruction phase; regularization phase (both discriminators, then the encoder fools
-both); for semi_supervised, a classification phase on a labelled minibatch."""
+"""One minibatch of the categorical AAE (semi_supervised, clustering and dim_reduction variants,
+paper sections 5-7): reconstruction phase; regularization phase (both discriminators, then the
+encoder fools both); for labelled models, a classification phase on a labelled minibatch."""
 from __future__ import annotations
 
 from typing import Dict, Optional, Tuple
@@ -22,9 +22,11 @@ def categorical_step(model: CategoricalAAE, optimizers: Dict[str, torch.optim.Op
     """The phases on minibatch x (and the labelled minibatch, semi_supervised); losses and the mean
     accuracy of the two discriminators as 0-d tensors."""
     noisy = noisy_input(x, config.input_noise_std())
-    # Reconstruction phase: the decoder sees q(y|x) and z.
+    # Reconstruction phase: the decoder sees q(y|x) and z (dim_reduction: W_C q(y|x) + z, and the
+    # cluster heads are pushed apart in the same update).
     loss_rec = reconstruction_loss(model.decode(*model.encode(noisy)), x, config.reconstruction_loss)
-    update(optimizers["reconstruction"], loss_rec)
+    heads = model.head_distance_cost()
+    update(optimizers["reconstruction"], loss_rec if heads is None else loss_rec + heads)
     # Regularization phase: prior samples against the updated encoder's outputs, one batch per
     # discriminator; the outputs serve the encoder's update too.
     n = len(x)
@@ -49,6 +51,8 @@ def categorical_step(model: CategoricalAAE, optimizers: Dict[str, torch.optim.Op
         for disc in (model.category_discriminator, model.style_discriminator):
             disc.requires_grad_(True)
     metrics = {"reconstruction": loss_rec.detach(), "discriminator": loss_d.detach(), "generator": loss_g.detach()}
+    if heads is not None:
+        metrics["head_distance"] = heads.detach()
     with torch.no_grad():
         correct = [(logits[:n] > 0).float().mean() + (logits[n:] < 0).float().mean() for logits in (logits_y, logits_z)]
         metrics["discriminator_accuracy"] = 0.25 * (correct[0] + correct[1])

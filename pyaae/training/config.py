@@ -23,6 +23,7 @@ RECONSTRUCTION_LOSSES = ("bce", "mse")
 DEVICES_HINT = "'cpu', 'cuda' or 'cuda:N'"
 # (reconstruction, regularization) learning rates: the paper's for SGD; for Adam, rates at which the
 # label-regularized mixture separates its classes within a few MNIST epochs (tests/test_training.py).
+OPTIONAL_RATES = ("lr_reconstruction", "lr_regularization", "lr_classification", "head_margin")
 DEFAULT_RATES = {"sgd": (0.01, 0.1), "adam": (1e-3, 1e-3)}
 
 
@@ -33,7 +34,9 @@ class TrainConfig:
     Attributes:
         variant: "unsupervised", "label_regularized" (labels to the discriminator), "supervised"
             (labels to the decoder), "semi_supervised" (a categorical code y learned as the class from
-            num_labeled labels, plus a style code) or "clustering" (y as the cluster, no labels).
+            num_labeled labels, plus a style code), "clustering" (y as the cluster, no labels) or
+            "dim_reduction" (a 2-D representation W_C y + z with learned cluster heads;
+            semi-supervised when num_labeled is given).
         dataset: "mnist", "blobs" (a small synthetic labelled set), a float tensor [n, d], a pair
             (images, labels) or a ``torch.utils.data.Dataset`` of such pairs or of images.
         data_dir: MNIST's directory (default: ``pyaae.data.default_data_dir()``).
@@ -53,8 +56,10 @@ class TrainConfig:
             generator) optimizers (learning rate None: 0.1 with SGD, 1e-3 with Adam).
         lr_classification: the semi-supervised classification phase's rate (None: as the
             reconstruction phase's; its momentum is momentum_reconstruction).
-        num_categories: categories of the categorical code (None: 10 for semi_supervised, 16 for
-            clustering).
+        num_categories: categories of the categorical code (None: 10 for semi_supervised and the
+            semi-supervised dim_reduction, 16 for clustering, 20 for the unsupervised dim_reduction).
+        head_margin: dim_reduction: cluster heads closer than this are pushed apart (None: 6 style
+            standard deviations).
         input_noise: std of Gaussian noise added to the encoder's input (None: 0.3 for the
             categorical variants, as in the paper's semi-supervised experiments; 0 otherwise).
         lr_decay_epochs, lr_decay_factor: every rate is multiplied by the factor at each listed epoch.
@@ -91,6 +96,7 @@ class TrainConfig:
     lr_classification: Optional[float] = None
     num_categories: Optional[int] = None
     input_noise: Optional[float] = None
+    head_margin: Optional[float] = None
     lr_decay_epochs: Sequence[int] = (50, 1000)
     lr_decay_factor: float = 0.1
     epochs: int = 1
@@ -129,8 +135,8 @@ class TrainConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         for name in ("lr_reconstruction", "lr_regularization", "lr_classification", "prior_std", "init_std",
-                     "lr_decay_factor"):
-            if getattr(self, name) is not None or not name.startswith("lr_"):
+                     "lr_decay_factor", "head_margin"):
+            if getattr(self, name) is not None or name not in OPTIONAL_RATES:
                 _positive_float(name, getattr(self, name))
         if self.num_categories is not None:
             _positive_int("num_categories", self.num_categories)
@@ -166,7 +172,14 @@ class TrainConfig:
         """Categories of the categorical variants' code."""
         if self.num_categories is not None:
             return self.num_categories
-        return 10 if self.variant == "semi_supervised" else 16
+        if self.variant == "dim_reduction":
+            return 20 if self.num_labeled is None else 10
+        return 10 if self.labelled() else 16
+
+    def labelled(self) -> bool:
+        """Whether a categorical variant has a classification phase (semi_supervised always,
+        dim_reduction when num_labeled is given)."""
+        return self.variant == "semi_supervised" or (self.variant == "dim_reduction" and self.num_labeled is not None)
 
     def input_noise_std(self) -> float:
         """The std of the encoder's input noise."""

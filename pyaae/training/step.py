@@ -16,15 +16,13 @@ def make_optimizers(model: Union[AAE, CategoricalAAE], config: TrainConfig) -> D
     """One optimizer per phase: encoder+decoder, discriminator(s), encoder (as generator), and for
     the semi-supervised variant the encoder as classifier."""
     if isinstance(model, CategoricalAAE):
-        encoder, discriminators = model.encoder_parameters(), model.discriminator_parameters()
+        encoder, decoder = model.encoder_parameters(), model.decoder_parameters()
+        discriminators = model.discriminator_parameters()
     else:
-        encoder, discriminators = list(model.encoder.parameters()), list(model.discriminator.parameters())
-    groups = {
-        "reconstruction": encoder + list(model.decoder.parameters()),
-        "discriminator": discriminators,
-        "generator": encoder,
-    }
-    if config.variant == "semi_supervised":
+        encoder, decoder = list(model.encoder.parameters()), list(model.decoder.parameters())
+        discriminators = list(model.discriminator.parameters())
+    groups = {"reconstruction": encoder + decoder, "discriminator": discriminators, "generator": encoder}
+    if isinstance(model, CategoricalAAE) and model.config["labelled"]:
         groups["classification"] = encoder
     optimizers = {}
     for phase, params in groups.items():

@@ -50,7 +50,8 @@ def train(config: Optional[TrainConfig] = None, **overrides: Any) -> TrainResult
     torch.manual_seed(config.seed)
     if config.variant in CATEGORICAL_VARIANTS:
         model = CategoricalAAE(prior, config.categories(), input_dim=images.shape[1], variant=config.variant,
-                               hidden=list(config.hidden), init_std=config.init_std, backend=config.backend)
+                               hidden=list(config.hidden), init_std=config.init_std, backend=config.backend,
+                               labelled=config.labelled(), head_margin=config.head_margin)
     else:
         model = AAE(prior, input_dim=images.shape[1], latent_dim=prior.dim, variant=config.variant,
                     encoder=config.encoder, hidden=list(config.hidden), num_labels=num_labels,
@@ -76,7 +77,7 @@ def build_prior(config: TrainConfig) -> Prior:
     if isinstance(config.prior, Prior):
         prior = config.prior
     elif config.prior == "gaussian":
-        prior = Gaussian(config.latent_dim or 8, std=config.prior_std)
+        prior = Gaussian(config.latent_dim or (2 if config.variant == "dim_reduction" else 8), std=config.prior_std)
     elif config.prior == "mixture":
         prior = GaussianMixture.paper_preset()
     elif config.prior == "swiss_roll":
@@ -90,12 +91,13 @@ def build_prior(config: TrainConfig) -> Prior:
 
 
 def _num_labels(config: TrainConfig, labels: Optional[torch.Tensor], prior: Prior) -> Optional[int]:
-    if config.variant in ("unsupervised", "clustering"):
+    if config.variant in ("unsupervised", "clustering") or (config.variant == "dim_reduction"
+                                                            and not config.labelled()):
         return None
     if labels is None:
         raise ValueError(f"variant {config.variant!r} needs labels: use dataset='mnist', 'blobs' or an "
                          "(images, labels) pair")
-    if config.variant == "semi_supervised":
+    if config.labelled():
         if int(labels.max()) >= config.categories():
             raise ValueError(f"labels reach {int(labels.max())} but num_categories is {config.categories()}")
         return config.categories()
@@ -109,7 +111,8 @@ def _num_labels(config: TrainConfig, labels: Optional[torch.Tensor], prior: Prio
 
 def _known_labels(config: TrainConfig, labels: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
     """Labels with the unlabeled examples (all after the first num_labeled) set to -1, on the device."""
-    if labels is None or config.variant in ("unsupervised", "clustering"):
+    if labels is None or config.variant in ("unsupervised", "clustering") or (
+            config.variant == "dim_reduction" and not config.labelled()):
         return None
     known = labels.clone()
     if config.num_labeled is not None:
@@ -124,7 +127,7 @@ def _epoch(model: AAE, optimizers, images: torch.Tensor, labels: Optional[torch.
     # The shuffle has its own generator so that a resumed run sees the same order.
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(config.seed * 1_000_003 + epoch))
     order = order.to(images.device)
-    labelled = _labelled_batches(labels, config, epoch) if config.variant == "semi_supervised" else None
+    labelled = _labelled_batches(labels, config, epoch) if config.labelled() else None
     totals: Optional[torch.Tensor] = None
     bar = _progress_bar(config, epoch, steps)
     started = time.perf_counter()
@@ -178,7 +181,7 @@ def _labelled_batches(labels: torch.Tensor, config: TrainConfig, epoch: int):
     order shuffled per epoch, cycled, so that a few labels are revisited many times per epoch."""
     count = len(labels) if config.num_labeled is None else min(config.num_labeled, len(labels))
     if count == 0:
-        raise ValueError("the semi_supervised variant needs num_labeled >= 1 labelled examples")
+        raise ValueError(f"the {config.variant} variant needs num_labeled >= 1 labelled examples")
     generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch + 7919)
     order = torch.randperm(count, generator=generator).to(labels.device)
     size = min(config.batch_size, count)

@@ -13,15 +13,15 @@ from ._figure import PathLike, finish, new_figure
 def plot_codes(model: Union[AAE, CategoricalAAE], images: torch.Tensor, labels: Optional[torch.Tensor] = None, *,
                num_prior: int = 5000, seed: int = 0, path: Optional[PathLike] = None, batch_size: int = 1000):
     """Scatter of ``model``'s codes of ``images`` (eval mode: the Gaussian encoder's means; the style
-    code of categorical models), coloured by ``labels``, over ``num_prior`` prior samples in grey.
+    code of categorical models, the representation W_C y + z of dim_reduction ones), coloured by
+    ``labels``, over ``num_prior`` prior samples in grey.
     Codes of more than two dimensions are shown on their first two principal axes (the prior samples
     on the same axes)."""
     model.eval()
     device = next(model.parameters()).device
-    codes = torch.cat([_style(model.encode(images[i:i + batch_size].to(device)))
-                       for i in range(0, len(images), batch_size)])
+    codes = torch.cat([_codes(model, images[i:i + batch_size].to(device)) for i in range(0, len(images), batch_size)])
     codes = codes.double().cpu()
-    prior = model.prior.sample(num_prior, seed=seed).double() if num_prior else torch.empty(0, codes.shape[1])
+    prior = _prior_samples(model, num_prior, seed).double().cpu() if num_prior else torch.empty(0, codes.shape[1])
     if codes.shape[1] > 2:
         center = codes.mean(0)
         axes = torch.linalg.svd(codes - center, full_matrices=False).Vh[:2].T
@@ -50,6 +50,18 @@ def plot_codes(model: Union[AAE, CategoricalAAE], images: torch.Tensor, labels: 
     return finish(fig, path)
 
 
-def _style(codes) -> torch.Tensor:
-    """The style code z of a categorical model's (q(y|x), z), or the code itself."""
-    return codes[1] if isinstance(codes, tuple) else codes
+def _codes(model: Union[AAE, CategoricalAAE], x: torch.Tensor) -> torch.Tensor:
+    """What a model's codes are: the representation W_C y + z (dim_reduction), the style z (other
+    categorical models) or the code."""
+    if isinstance(model, CategoricalAAE):
+        return model.represent(x) if model.cluster_heads is not None else model.encode(x)[1]
+    return model.encode(x)
+
+
+def _prior_samples(model: Union[AAE, CategoricalAAE], n: int, seed: int) -> torch.Tensor:
+    """Samples of the codes' prior (for dim_reduction: W_C y + z with y and z from their priors)."""
+    z = model.prior.sample(n, seed=seed)
+    if isinstance(model, CategoricalAAE) and model.cluster_heads is not None:
+        y = model.category_prior.sample(n, seed=seed + 1)
+        return y @ model.cluster_heads.detach().cpu() + z
+    return z
