@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import MNIST_DIR, needs_mnist
 
 import pyaae
-from conftest import MNIST_DIR, needs_mnist
 from pyaae.data import load_mnist
 from pyaae.eval import classification_error, cluster_labels, clustering_error
 from pyaae.models import CategoricalAAE, load_model
