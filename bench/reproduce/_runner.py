@@ -1,0 +1,61 @@
+"""Shared driver of the reproduction scripts: train epoch by epoch from the run's checkpoint until the
+paper's epoch count or the time budget is reached (so a run resumes where the last one stopped),
+then evaluate and write result.json beside the checkpoint."""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict
+
+import torch
+
+import pyaae
+from pyaae._atomic import write_atomically
+
+
+def parser(description: str, epochs: int) -> argparse.ArgumentParser:
+    """The options every script takes."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data-dir", help="MNIST folder (default: $PYAAE_DATA_DIR or the user cache)")
+    p.add_argument("--budget", type=float, default=60.0, help="minutes of training in this invocation")
+    p.add_argument("--epochs", type=int, default=epochs, help="the run's total epochs (the paper's by default)")
+    p.add_argument("--out", type=Path, required=True, help="run folder: checkpoint, model, result.json")
+    p.add_argument("--device", default="cpu")
+    return p
+
+
+def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[[torch.nn.Module], Dict],
+        paper: Dict) -> Dict:
+    """Train under ``config`` within args.budget minutes (resuming), evaluate, write and print the result."""
+    config = config.replace(data_dir=args.data_dir, checkpoint_dir=str(args.out), resume=True, device=args.device,
+                            progress=False, download=True)
+    deadline = time.monotonic() + 60.0 * args.budget
+    done = pyaae.train(config, epochs=1) if not (args.out / "checkpoint.safetensors").exists() else None
+    while True:
+        epochs_done = len(done.history) if done is not None else _epochs_in(args.out)
+        if epochs_done >= args.epochs or time.monotonic() >= deadline:
+            break
+        done = pyaae.train(config, epochs=epochs_done + 1)
+    if done is None:  # nothing left to train: load the run as it stands
+        done = pyaae.train(config, epochs=_epochs_in(args.out))
+    done.model.save(args.out / "model.safetensors")
+    history = done.history
+    result = {"paper": paper, "pyaae": evaluate(done.model.eval()), "epochs": len(history),
+              "paper_epochs": args.epochs, "train_seconds": round(sum(h["seconds"] for h in history), 1),
+              "machine": f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} threads, "
+                         f"device {args.device}".strip(),
+              "versions": {"pyaae": pyaae.__version__, "torch": torch.__version__},
+              "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
+    write_atomically(args.out / "result.json", lambda tmp: Path(tmp).write_text(json.dumps(result, indent=2)))
+    print(json.dumps(result, indent=2))
+    return result
+
+
+def _epochs_in(out: Path) -> int:
+    from pyaae.models import load_checkpoint
+
+    return int(load_checkpoint(out / "checkpoint.safetensors")[1]["epoch"])
