@@ -3,8 +3,9 @@ cluster labelled by the validation image with the highest q(y=k|x)). Paper: 9.55
 percent. pyaae's recipe: Adam, input noise 0.3, 10-D style prior N(0, I)."""
 import sys
 
-import pyaae
 from _runner import parser, run
+
+import pyaae
 from pyaae.data import load_mnist
 from pyaae.eval import clustering_error
 

@@ -4,8 +4,9 @@
 in its section 7; it is not transcribed here (no copy of the paper was at hand)."""
 import sys
 
-import pyaae
 from _runner import parser, run
+
+import pyaae
 from pyaae.data import load_mnist
 from pyaae.eval import classification_error
 

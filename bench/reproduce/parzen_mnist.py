@@ -2,8 +2,9 @@
 trained with the paper's settings (8-D Gaussian prior, std 5; SGD). Paper: 340 +- 2."""
 import sys
 
-import pyaae
 from _runner import parser, run
+
+import pyaae
 from pyaae.data import load_mnist
 
 

@@ -3,8 +3,9 @@ labels. Paper: 1.90 +- 0.10 (100), 1.60 +- 0.08 (1000), 0.85 +- 0.02 (all) perce
 Adam, classification rate 3e-3, input noise 0.3, 10 categories, 10-D style prior N(0, I)."""
 import sys
 
-import pyaae
 from _runner import parser, run
+
+import pyaae
 from pyaae.data import load_mnist
 from pyaae.eval import classification_error
 
