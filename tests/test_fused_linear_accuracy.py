@@ -291,7 +291,8 @@ def test_emulated_cuda_misaligned_arrays() -> None:
     results = []
     for place in (lambda a: a.copy(), _misaligned):
         x, w, b, g = (place(a) for a in inputs)
-        outs = [place(np.zeros(shape, np.float32)) for shape in ((batch, n_out), (batch, n_in), (n_out, n_in), (n_out,))]
+        shapes = ((batch, n_out), (batch, n_in), (n_out, n_in), (n_out,))
+        outs = [place(np.zeros(shape, np.float32)) for shape in shapes]
         options = _workspace_option(kernels, batch, n_in, n_out)
         kernels.linear_forward(x, w, b, outs[0], code, 0.2, 1, **options)
         kernels.linear_backward(g, outs[0], x, w, *outs[1:], code, 0.2, 1, **options)

@@ -11,9 +11,10 @@
 // allow_tf32 the multiply runs on TF32 tensor cores instead (WMMA m16n16k8, 64x64 tiles, a 32x32
 // sub-tile per warp), over the same loaders and pipeline.
 //
-// Fused as before: the activation gradient is applied as A is loaded (gemm_tiles.cuh), the bias and
+// Fused into the GEMM: the activation gradient is applied as A is loaded (gemm_tiles.cuh), the bias and
 // activation before the store, and the bias gradient is summed by the blocks of the first column
-// tile from the A tiles they hold anyway (in double, before any TF32 rounding).
+// tile from the A tiles they hold anyway (in double, before any TF32 rounding; under split-K each
+// slice's sum is stored as a float partial and the partials are added in double).
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -181,7 +182,8 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kMinBlocks) gemm_fma_ker
 }
 
 template <Activation Epilogue, Activation Grad>
-__global__ void __launch_bounds__(Tf32Tile::kThreads, Tf32Tile::kMinBlocks) gemm_tf32_kernel(GemmProblem p, SplitK split) {
+__global__ void __launch_bounds__(Tf32Tile::kThreads, Tf32Tile::kMinBlocks)
+    gemm_tf32_kernel(GemmProblem p, SplitK split) {
   namespace wmma = nvcuda::wmma;
   constexpr int kM = Tf32Tile::kM, kN = Tf32Tile::kN;
   alignas(32) __shared__ float a_tile[2][Tf32Tile::kDepth][kM + kSmemPad];  // A column-major: [k][row]
@@ -328,7 +330,7 @@ GemmPlan plan_gemm(const GemmProblem& p, int sms, int64_t workspace) {
   // Fewer threads than one 256-thread block per SM: split k until about two such blocks per SM.
   const int64_t resident = plan.tiles_m * plan.tiles_n * threads;
   int64_t splits = 1;
-  if (resident < static_cast<int64_t>(sms) * 256) {
+  if (resident > 0 && resident < static_cast<int64_t>(sms) * 256) {
     splits = std::min({ceil_div(static_cast<int64_t>(sms) * 512, resident), static_cast<int64_t>(kMaxSplits),
                        std::max<int64_t>(p.k / kMinSplitDepth, 1)});
   }
@@ -362,7 +364,8 @@ void launch_variant(const GemmProblem& p, const GemmPlan& plan, cudaStream_t str
   if (plan.split.splits > 1) {
     constexpr int kSumThreads = 256;
     const int64_t total = p.m * p.n + (p.row_sums != nullptr ? p.m : 0);
-    const int64_t blocks = std::min<int64_t>(ceil_div(total, kSumThreads), 8 * static_cast<int64_t>(multiprocessor_count()));
+    const int64_t blocks =
+        std::min<int64_t>(ceil_div(total, kSumThreads), 8 * static_cast<int64_t>(multiprocessor_count()));
     auto kernel = &sum_splits_kernel<Epilogue>;
     PYAAE_LAUNCH(kernel, dim3(static_cast<unsigned>(blocks)), dim3(kSumThreads), 0, stream, p, plan.split);
     check_launch("fused linear split-K sum kernel");

@@ -110,7 +110,9 @@ class TileLoader {
           if (er < op_.rows() && ek < depth) {
             const int64_t off = er * op_.row_stride() + ek * op_.k_stride();
             v = op_.data()[off];
-            if constexpr (Grad != Activation::Identity) v *= activation_grad_from_output<Grad>(op_.y()[off], negative_slope);
+            if constexpr (Grad != Activation::Identity) {
+              v *= activation_grad_from_output<Grad>(op_.y()[off], negative_slope);
+            }
           }
           out[e] = v;
         }

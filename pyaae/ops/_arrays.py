@@ -38,7 +38,8 @@ class KernelCall:
         options = {key: self._convert(value) for key, value in self.options.items()}
         fn(*(self._convert(a) for a in args), stream=self.stream, **options)
 
-    def workspace(self, batch: int, in_features: int, out_features: int, device: torch.device) -> Optional[torch.Tensor]:
+    def workspace(self, batch: int, in_features: int, out_features: int,
+                  device: torch.device) -> Optional[torch.Tensor]:
         """The split-K workspace the CUDA kernels (or their emulation) may use for a layer of this
         shape, from the caching allocator on the current stream; None where none is needed."""
         query = getattr(self.kernels, ("cuda_" if self.cuda else "") + "linear_workspace_floats", None)
