@@ -32,16 +32,24 @@ CPU_SHAPES: List[Shape] = [
 # 4100, where the bias gradient must be summed in the first column block only).
 BLOCKING_SHAPES: List[Shape] = [(3, 5, 4100), (4, 4100, 6)]
 # The emulator runs one OS thread per CUDA thread: shapes small enough to be quick that still hit
-# every edge of the 64 x 64 x 16 tiles (1, one short of a tile, exactly a tile, one over, two tiles).
+# every edge of the tiles (1, one short of a tile, exactly a tile, one over, two tiles). It plans
+# launches as for a 4-SM GPU, so these also reach every tile and split-K (GEMMs are forward
+# m x n x k = batch x out x in, grad_x batch x in x out, grad_weight out x in x batch):
+#   (257, 9, 260)  forward on 128 x 128 tiles (k = 9: a partial 8-deep slice, odd strides: scalar
+#                  loads); grad_x and grad_weight on 64 x 16 tiles split in two along k (bias fused)
+#   (5, 300, 68)   forward on 16 x 64 tiles split along k, float4 loads; grad_weight on 64 x 64 tiles
+#                  with float2 loads along n
+#   (300, 20, 12)  forward on 64 x 16 tiles; grad_weight on 16 x 64 tiles split along k
+#   (40, 33, 36)   64 x 64 tiles, odd in (scalar loads of x and W) with float4 loads of grad_y
 EMU_SHAPES: List[Shape] = [(1, 1, 1), (3, 65, 64), (65, 17, 63), (64, 64, 65), (130, 7, 1), (1, 129, 130),
-                           (2, 16, 17)]
+                           (2, 16, 17), (257, 9, 260), (5, 300, 68), (300, 20, 12), (40, 33, 36)]
 # Two threads only split passes of >= 0.5 MFLOP: the first shape splits columns, the second and third
 # rows (in some passes), the last is small enough to stay on one thread whatever is asked.
 THREAD_SHAPES: List[Shape] = [(100, 784, 1000), (512, 100, 8), (512, 17, 784), (7, 17, 100)]
 # Raw calls with NaN-filled outputs: edge tiles in both directions, depth past one KC = 256 block
 # in the forward pass (13 x 300 x 21) and in the weight gradient (batch 300), rows past one MC block.
 POISON_SHAPES: List[Shape] = [(101, 33, 47), (13, 300, 21), (300, 21, 13)]
-EMU_POISON_SHAPES: List[Shape] = [(65, 17, 63)]
+EMU_POISON_SHAPES: List[Shape] = [(65, 17, 63), (257, 9, 260), (5, 300, 68)]
 
 
 def _shape_id(shape: Shape) -> str:
@@ -102,6 +110,12 @@ def _assert_written_in_bounds(name: str, buffer: np.ndarray, out: np.ndarray) ->
     assert (buffer[:_GUARD] == 7.0).all() and (buffer[-_GUARD:] == 7.0).all(), f"{name}: written out of bounds"
 
 
+def _workspace_option(kernels: ModuleType, batch: int, n_in: int, n_out: int) -> Dict[str, np.ndarray]:
+    """The split-K workspace, for the kernel modules that take one (pyaae.emu)."""
+    query = getattr(kernels, "linear_workspace_floats", None)
+    return {} if query is None else {"workspace": np.empty(query(batch, n_in, n_out), np.float32)}
+
+
 def _raw_pass(kernels: ModuleType, case: Dict[str, Optional[torch.Tensor]], activation: str,
               wanted: Sequence[str], num_threads: int) -> Dict[str, torch.Tensor]:
     """linear_forward and linear_backward called directly, every output poisoned; only the gradients
@@ -113,9 +127,10 @@ def _raw_pass(kernels: ModuleType, case: Dict[str, Optional[torch.Tensor]], acti
     shapes = {"y": (batch, n_out), "grad_x": (batch, n_in), "grad_weight": (n_out, n_in), "grad_bias": (n_out,)}
     arrays = {name: _poisoned(shapes[name]) for name in ("y", *wanted)}
     y = arrays["y"][1]
-    kernels.linear_forward(x, w, b, y, code, 0.2, num_threads)
+    options = _workspace_option(kernels, batch, n_in, n_out)
+    kernels.linear_forward(x, w, b, y, code, 0.2, num_threads, **options)
     grads = [arrays[name][1] if name in arrays else None for name in ("grad_x", "grad_weight", "grad_bias")]
-    kernels.linear_backward(g, y, x, w, *grads, code, 0.2, num_threads)
+    kernels.linear_backward(g, y, x, w, *grads, code, 0.2, num_threads, **options)
     for name, (buffer, out) in arrays.items():
         _assert_written_in_bounds(name, buffer, out)
     return {name: torch.from_numpy(out.copy()) for name, (_, out) in arrays.items()}
@@ -247,7 +262,40 @@ def test_deterministic_across_calls_and_thread_counts(simd_level: str, activatio
 
 
 @needs_emu
-def test_emulated_cuda_deterministic_across_calls() -> None:
-    """Each output of the CUDA kernels is summed by one thread in a fixed order: bitwise repeatable."""
-    case = make_case(seed_of("determinism-emu"), 65, 17, 63)
+@pytest.mark.parametrize("shape", [(65, 17, 63), (257, 9, 260)], ids=_shape_id)
+def test_emulated_cuda_deterministic_across_calls(shape: Shape) -> None:
+    """Each output of the CUDA kernels is summed by one thread in a fixed order, and split-K slices
+    (the second shape) are added in a fixed order: bitwise repeatable."""
+    case = make_case(seed_of("determinism-emu", shape), *shape)
     _assert_bitwise_equal([_run_with_threads(case, "tanh", "emu", 1) for _ in range(2)])
+
+
+def _misaligned(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of a whose data starts 4 bytes past a 16-byte boundary."""
+    buffer = np.empty(a.size + 4, np.float32)
+    start = (-buffer.ctypes.data // 4) % 4 + 1
+    out = buffer[start:start + a.size].reshape(a.shape)
+    out[...] = a
+    return out
+
+
+@needs_emu
+def test_emulated_cuda_misaligned_arrays() -> None:
+    """Strides that allow float4 loads but pointers that do not: the scalar loads and stores give
+    bitwise the same results as the vector ones."""
+    kernels = kernel_module("emu")
+    batch, n_in, n_out = 40, 36, 68
+    case = make_case(seed_of("misaligned"), batch, n_in, n_out)
+    inputs = [case[k].numpy() for k in ("x", "weight", "bias", "grad")]
+    code = ACTIVATION_CODES["sigmoid"]
+    results = []
+    for place in (lambda a: a.copy(), _misaligned):
+        x, w, b, g = (place(a) for a in inputs)
+        shapes = ((batch, n_out), (batch, n_in), (n_out, n_in), (n_out,))
+        outs = [place(np.zeros(shape, np.float32)) for shape in shapes]
+        options = _workspace_option(kernels, batch, n_in, n_out)
+        kernels.linear_forward(x, w, b, outs[0], code, 0.2, 1, **options)
+        kernels.linear_backward(g, outs[0], x, w, *outs[1:], code, 0.2, 1, **options)
+        results.append([o.copy() for o in outs])
+    for aligned, misaligned in zip(*results):
+        np.testing.assert_array_equal(aligned, misaligned)

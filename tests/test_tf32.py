@@ -18,7 +18,8 @@ from conftest import needs_emu
 from pyaae._activations import ACTIVATION_CODES, apply_activation
 
 pytestmark = needs_emu
-SHAPES = [(3, 65, 64), (65, 17, 63), (64, 64, 65), (1, 129, 130)]
+# The last two split k (grad_x and grad_weight; the forward pass) under the emulator's 4 SMs.
+SHAPES = [(3, 65, 64), (65, 17, 63), (64, 64, 65), (1, 129, 130), (257, 9, 260), (5, 300, 68)]
 
 
 def _bound(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -35,10 +36,12 @@ def _run(case, activation: str, allow_tf32: bool):
 
     x, w, b, g = (case[k].numpy() for k in ("x", "weight", "bias", "grad"))
     code = ACTIVATION_CODES[activation]
+    options = {"workspace": np.empty(emu.linear_workspace_floats(x.shape[0], x.shape[1], w.shape[0], True), np.float32),
+               "allow_tf32": allow_tf32}
     y = np.full((x.shape[0], w.shape[0]), np.nan, np.float32)
-    emu.linear_forward(x, w, b, y, code, 0.2, 1, allow_tf32=allow_tf32)
+    emu.linear_forward(x, w, b, y, code, 0.2, 1, **options)
     gx, gw, gb = np.full(x.shape, np.nan, np.float32), np.full(w.shape, np.nan, np.float32), np.full(b.shape, np.nan, np.float32)
-    emu.linear_backward(g, y, x, w, gx, gw, gb, code, 0.2, 1, allow_tf32=allow_tf32)
+    emu.linear_backward(g, y, x, w, gx, gw, gb, code, 0.2, 1, **options)
     return (torch.from_numpy(t) for t in (y, gx, gw, gb))
 
 

@@ -93,9 +93,18 @@ Stack check_stack(ArrayReader read, py::handle x, const std::vector<py::handle>&
   return s;
 }
 
+// The optional split-K workspace: a writable 1-D array overlapping nothing else of the call.
+std::optional<FloatArray> read_workspace(ArrayReader read, py::handle workspace,
+                                         const std::vector<const FloatArray*>& others) {
+  if (workspace.is_none()) return std::nullopt;
+  FloatArray w = read(workspace, "workspace", 1, true);
+  expect_disjoint(w, others);
+  return w;
+}
+
 void stack_forward(const Backend& backend, py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
                    const std::vector<py::handle>& outputs, const std::vector<int>& activations, float negative_slope,
-                   int num_threads, uintptr_t stream, bool allow_tf32, const Naming& name) {
+                   int num_threads, uintptr_t stream, bool allow_tf32, py::handle workspace, const Naming& name) {
   MlpForwardArgs args;
   args.num_threads = checked_threads(num_threads);
   args.stream = reinterpret_cast<void*>(stream);
@@ -107,6 +116,8 @@ void stack_forward(const Backend& backend, py::handle x, const std::vector<py::h
     read.push_back(&out);
     args.outputs.push_back(out.data());
   }
+  const std::optional<FloatArray> scratch = read_workspace(backend.read, workspace, read);
+  if (scratch) args.workspace = scratch->data(), args.workspace_floats = scratch->size;
   args.x = s.x.data();
   args.batch = s.batch;
   args.layers = s.layers;
@@ -119,7 +130,7 @@ void stack_backward(const Backend& backend, py::handle grad_out, py::handle x, c
                     const std::vector<py::handle>& biases_or_none, const std::vector<py::handle>& outputs,
                     const std::vector<py::handle>& grad_weights, const std::vector<py::handle>& grad_biases,
                     py::handle grad_x, const std::vector<int>& activations, float negative_slope, int num_threads,
-                    uintptr_t stream, bool allow_tf32, const Naming& name) {
+                    uintptr_t stream, bool allow_tf32, py::handle workspace, const Naming& name) {
   MlpBackwardArgs args;
   args.num_threads = checked_threads(num_threads);
   args.stream = reinterpret_cast<void*>(stream);
@@ -157,6 +168,8 @@ void stack_backward(const Backend& backend, py::handle grad_out, py::handle x, c
     args.grad_biases.push_back(output(grad_biases[i], name("grad_biases", i), 1, layer.out_features, 0));
   }
   args.grad_x = output(grad_x, "grad_x", 2, s.batch, s.layers.front().in_features);
+  const std::optional<FloatArray> scratch = read_workspace(backend.read, workspace, read);
+  if (scratch) args.workspace = scratch->data(), args.workspace_floats = scratch->size;
   args.grad_y = gy.data();
   args.x = s.x.data();
   args.batch = s.batch;
@@ -182,35 +195,44 @@ void bind_fused_linear(py::module_& m, const Backend& backend, const std::string
   m.def(
       (prefix + "linear_forward").c_str(),
       [backend](py::handle x, py::handle weight, py::handle bias, py::handle out, int activation, float negative_slope,
-                int num_threads, uintptr_t stream, bool allow_tf32) {
+                int num_threads, uintptr_t stream, bool allow_tf32, py::handle workspace) {
         stack_forward(backend, x, {weight}, {bias}, {out}, {activation}, negative_slope, num_threads, stream,
-                      allow_tf32, kSingleLayer);
+                      allow_tf32, workspace, kSingleLayer);
       },
       py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("out"), py::arg("activation"),
       py::arg("negative_slope"), py::arg("num_threads"), py::arg("stream") = 0, py::arg("allow_tf32") = false,
+      py::arg("workspace") = py::none(),
       "out = act(x @ weight.T + bias) for C-contiguous float32 arrays; bias may be None.");
   m.def(
       (prefix + "linear_backward").c_str(),
       [backend](py::handle grad_out, py::handle out, py::handle x, py::handle weight, py::handle grad_x,
                 py::handle grad_weight, py::handle grad_bias, int activation, float negative_slope, int num_threads,
-                uintptr_t stream, bool allow_tf32) {
+                uintptr_t stream, bool allow_tf32, py::handle workspace) {
         stack_backward(backend, grad_out, x, {weight}, {py::none()}, {out}, {grad_weight}, {grad_bias}, grad_x,
-                       {activation}, negative_slope, num_threads, stream, allow_tf32, kSingleLayer);
+                       {activation}, negative_slope, num_threads, stream, allow_tf32, workspace, kSingleLayer);
       },
       py::arg("grad_out"), py::arg("out"), py::arg("x"), py::arg("weight"), py::arg("grad_x"),
       py::arg("grad_weight"), py::arg("grad_bias"), py::arg("activation"), py::arg("negative_slope"),
       py::arg("num_threads"), py::arg("stream") = 0, py::arg("allow_tf32") = false,
+      py::arg("workspace") = py::none(),
       "Gradients of the fused linear layer from grad_out and the saved output; any gradient output may be "
       "None to skip it.");
+  if (backend.workspace_floats != nullptr) {
+    m.def((prefix + "linear_workspace_floats").c_str(), backend.workspace_floats, py::arg("batch"),
+          py::arg("in_features"), py::arg("out_features"), py::arg("allow_tf32") = false,
+          "Floats of workspace with which a layer's passes may split k over more blocks (0: none needed).");
+  }
   m.def(
       (prefix + "mlp_forward").c_str(),
       [backend](py::handle x, const std::vector<py::handle>& weights, const std::vector<py::handle>& biases,
                 const std::vector<py::handle>& outputs, const std::vector<int>& activations, float negative_slope,
-                int num_threads, uintptr_t stream, bool allow_tf32) {
-        stack_forward(backend, x, weights, biases, outputs, activations, negative_slope, num_threads, stream, allow_tf32, kStack);
+                int num_threads, uintptr_t stream, bool allow_tf32, py::handle workspace) {
+        stack_forward(backend, x, weights, biases, outputs, activations, negative_slope, num_threads, stream, allow_tf32,
+                      workspace, kStack);
       },
       py::arg("x"), py::arg("weights"), py::arg("biases"), py::arg("outputs"), py::arg("activations"),
       py::arg("negative_slope"), py::arg("num_threads"), py::arg("stream") = 0, py::arg("allow_tf32") = false,
+      py::arg("workspace") = py::none(),
       "Forward pass of a stack of fused layers; outputs[i] receives layer i's output (kept for backward).");
   m.def(
       (prefix + "mlp_backward").c_str(),
@@ -218,13 +240,14 @@ void bind_fused_linear(py::module_& m, const Backend& backend, const std::string
                 const std::vector<py::handle>& biases, const std::vector<py::handle>& outputs,
                 const std::vector<py::handle>& grad_weights, const std::vector<py::handle>& grad_biases,
                 py::handle grad_x, const std::vector<int>& activations, float negative_slope, int num_threads,
-                uintptr_t stream, bool allow_tf32) {
+                uintptr_t stream, bool allow_tf32, py::handle workspace) {
         stack_backward(backend, grad_out, x, weights, biases, outputs, grad_weights, grad_biases, grad_x, activations,
-                       negative_slope, num_threads, stream, allow_tf32, kStack);
+                       negative_slope, num_threads, stream, allow_tf32, workspace, kStack);
       },
       py::arg("grad_out"), py::arg("x"), py::arg("weights"), py::arg("biases"), py::arg("outputs"),
       py::arg("grad_weights"), py::arg("grad_biases"), py::arg("grad_x"), py::arg("activations"),
       py::arg("negative_slope"), py::arg("num_threads"), py::arg("stream") = 0, py::arg("allow_tf32") = false,
+      py::arg("workspace") = py::none(),
       "Backward pass of a stack of fused layers from grad_out of the last output and the saved outputs; "
       "biases are only checked for shape; any gradient output may be None to skip it.");
 }

@@ -18,7 +18,7 @@ void priors(const pyaae::PriorSampling& p, int, void* stream) { pyaae::sample_pr
 PYBIND11_MODULE(emu, m) {
   m.doc() = "pyaae CUDA kernels under CPU emulation (one OS thread per CUDA thread, one block at a time)";
   pyaae::bindings::bind_fused_linear(m, {&pyaae::linear_forward_cuda, &pyaae::linear_backward_cuda,
-                                         &pyaae::bindings::float_array});
+                                         &pyaae::bindings::float_array, true, &pyaae::linear_workspace_floats_cuda});
   pyaae::bindings::bind_priors(m, &priors, false);
   pyaae::bindings::bind_parzen(m, &pyaae::parzen_cuda, &pyaae::bindings::float_array, true);
 }

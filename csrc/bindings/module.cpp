@@ -34,7 +34,8 @@ PYBIND11_MODULE(_C, m) {
   // The same functions on CUDA arrays, prefixed cuda_: single layers only (a stack's hidden
   // gradients live in host workspaces), launched on the stream passed in.
   pyaae::bindings::bind_fused_linear(
-      m, {&pyaae::linear_forward_cuda, &pyaae::linear_backward_cuda, &pyaae::bindings::device_array, false},
+      m, {&pyaae::linear_forward_cuda, &pyaae::linear_backward_cuda, &pyaae::bindings::device_array, false,
+          &pyaae::linear_workspace_floats_cuda},
       "cuda_");
 #endif
   pyaae::bindings::bind_priors(m, &priors_cpu, false);

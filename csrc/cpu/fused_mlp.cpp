@@ -18,6 +18,8 @@ void set_layer_fields(LayerArgs& args, const MlpLayer& layer, const StackArgs& s
   args.num_threads = stack.num_threads;
   args.stream = stack.stream;
   args.allow_tf32 = stack.allow_tf32;
+  args.workspace = stack.workspace;
+  args.workspace_floats = stack.workspace_floats;
 }
 
 }  // namespace

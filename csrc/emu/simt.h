@@ -32,6 +32,14 @@ struct dim3 {
 
 using cudaStream_t = struct CUstream_st*;
 
+// CUDA's vector types, as far as the kernels use them, aligned as on a GPU.
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
+struct alignas(8) float2 {
+  float x, y;
+};
+
 namespace pyaae::emu {
 
 constexpr unsigned kWarpSize = 32;
@@ -239,5 +247,6 @@ void store_matrix_sync(float* p, const fragment<accumulator, M, N, K, float>& f,
 }  // namespace nvcuda::wmma
 
 // Kernel launch: `kernel<<<grid, block, shared, stream>>>(args...)` under nvcc, the emulator here.
+// The stream is evaluated and dropped: launches run in order, as on one stream.
 #define PYAAE_LAUNCH(kernel, grid, block, shared_bytes, stream, ...) \
-  ::pyaae::emu::launch((grid), (block), (shared_bytes), (kernel), __VA_ARGS__)
+  (static_cast<void>(stream), ::pyaae::emu::launch((grid), (block), (shared_bytes), (kernel), __VA_ARGS__))

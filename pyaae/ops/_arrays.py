@@ -24,7 +24,7 @@ def _as_device_array(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
 class KernelCall:
     """The kernel functions and argument form for tensors on one device: ``call("linear_forward",
     *tensors_and_scalars)`` passes tensors as arrays and adds the stream argument and ``options``
-    (keyword arguments such as allow_tf32)."""
+    (keyword arguments such as allow_tf32 and workspace; tensors among them become arrays too)."""
 
     def __init__(self, kernels: ModuleType, device: torch.device, **options: Any) -> None:
         self.cuda = device.type == "cuda"
@@ -35,7 +35,16 @@ class KernelCall:
 
     def __call__(self, name: str, *args: Any) -> None:
         fn = getattr(self.kernels, ("cuda_" if self.cuda else "") + name)
-        fn(*(self._convert(a) for a in args), stream=self.stream, **self.options)
+        options = {key: self._convert(value) for key, value in self.options.items()}
+        fn(*(self._convert(a) for a in args), stream=self.stream, **options)
+
+    def workspace(self, batch: int, in_features: int, out_features: int,
+                  device: torch.device) -> Optional[torch.Tensor]:
+        """The split-K workspace the CUDA kernels (or their emulation) may use for a layer of this
+        shape, from the caching allocator on the current stream; None where none is needed."""
+        query = getattr(self.kernels, ("cuda_" if self.cuda else "") + "linear_workspace_floats", None)
+        floats = 0 if query is None else query(batch, in_features, out_features, self.options.get("allow_tf32", False))
+        return torch.empty(floats, dtype=torch.float32, device=device) if floats > 0 else None
 
     def _convert(self, arg: Any) -> Any:
         """Tensors (and None, an absent tensor) become arrays, in lists too; other values pass."""

@@ -25,6 +25,9 @@ class _FusedLinearFunction(torch.autograd.Function):
                 code: int, negative_slope: float, allow_tf32: bool) -> torch.Tensor:
         y = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype, device=x.device)
         call = KernelCall(kernels, x.device, allow_tf32=allow_tf32)
+        # One size serves both passes; each allocates its own, so concurrent streams never share one.
+        ctx.workspace_shape = (x.shape[0], weight.shape[1], weight.shape[0])
+        call.options["workspace"] = call.workspace(*ctx.workspace_shape, x.device)
         call("linear_forward", x, weight, bias, y, code, negative_slope, get_num_threads())
         ctx.save_for_backward(x, weight, y)
         ctx.kernels, ctx.code, ctx.negative_slope, ctx.has_bias = kernels, code, negative_slope, bias is not None
@@ -40,6 +43,7 @@ class _FusedLinearFunction(torch.autograd.Function):
         grad_w = torch.empty_like(weight) if need_w else None
         grad_b = weight.new_empty(weight.shape[0]) if need_b and ctx.has_bias else None
         call = KernelCall(ctx.kernels, x.device, allow_tf32=ctx.allow_tf32)
+        call.options["workspace"] = call.workspace(*ctx.workspace_shape, x.device)
         call("linear_backward", grad_y.contiguous(), y, x, weight, grad_x, grad_w, grad_b, ctx.code, ctx.negative_slope,
              get_num_threads())
         return None, grad_x, grad_w, grad_b, None, None, None

@@ -19,6 +19,10 @@ struct LinearForwardArgs {
   int num_threads = 1;   // CPU kernels
   void* stream = nullptr;  // CUDA kernels: the cudaStream_t to launch on (null: the default stream)
   bool allow_tf32 = false;  // CUDA kernels: multiply on TF32 tensor cores (inputs rounded to 10-bit mantissas)
+  // CUDA kernels: room for split-K partial sums (linear_workspace_floats_cuda floats); null or too
+  // small: no split.
+  float* workspace = nullptr;
+  int64_t workspace_floats = 0;
 };
 
 // Gradients of a loss through y = act(x W^T + b), given dL/dy and the saved output y. Any of
@@ -37,6 +41,8 @@ struct LinearBackwardArgs {
   int num_threads = 1;
   void* stream = nullptr;
   bool allow_tf32 = false;
+  float* workspace = nullptr;  // as in LinearForwardArgs; shared by the pass's GEMMs, run in turn
+  int64_t workspace_floats = 0;
 };
 
 void linear_forward_cpu(const LinearForwardArgs& args);

@@ -27,6 +27,8 @@ struct MlpForwardArgs {
   int num_threads = 1;
   void* stream = nullptr;
   bool allow_tf32 = false;
+  float* workspace = nullptr;  // CUDA split-K workspace, shared by the layers' passes (run in turn)
+  int64_t workspace_floats = 0;
 };
 
 // Gradients of every layer from grad_y (of the last output) and the outputs saved by the forward
@@ -44,6 +46,8 @@ struct MlpBackwardArgs {
   int num_threads = 1;
   void* stream = nullptr;
   bool allow_tf32 = false;
+  float* workspace = nullptr;  // CUDA split-K workspace, shared by the layers' passes (run in turn)
+  int64_t workspace_floats = 0;
 };
 
 // One layer's pass on some back end (the CPU kernels, or the CUDA kernels under emulation).
