@@ -48,7 +48,8 @@ def clustering_error(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid:
 @torch.no_grad()
 def _probabilities(model: CategoricalAAE, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     model.eval()
-    return torch.cat([model.encode(x[i:i + batch_size])[0].cpu() for i in range(0, len(x), batch_size)])
+    device = next(model.parameters()).device
+    return torch.cat([model.encode(x[i:i + batch_size].to(device))[0].cpu() for i in range(0, len(x), batch_size)])
 
 
 def _check(model: CategoricalAAE, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

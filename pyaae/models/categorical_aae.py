@@ -92,9 +92,12 @@ class CategoricalAAE(nn.Module):
 
     @torch.no_grad()
     def classify(self, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-        """argmax_y q(y|x) (int64 [n]): the class (semi_supervised) or cluster (clustering) of each x."""
-        return torch.cat([self.encode_logits(x[i:i + batch_size])[0].argmax(1)
-                          for i in range(0, len(x), batch_size)]) if len(x) else torch.empty(0, dtype=torch.long)
+        """argmax_y q(y|x) (int64 [n], on x's device): the class (semi_supervised) or cluster
+        (clustering) of each x; x may live on another device than the model (it is moved in chunks)."""
+        device = next(self.parameters()).device
+        chunks = [self.encode_logits(x[i:i + batch_size].to(device))[0].argmax(1).to(x.device)
+                  for i in range(0, len(x), batch_size)]
+        return torch.cat(chunks) if chunks else torch.empty(0, dtype=torch.long, device=x.device)
 
     def decode(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """Images from categories y (one-hot or probabilities [n, K], or int64 labels [n]) and styles z."""
