@@ -283,3 +283,15 @@ def test_eval_parzen_chooses_sigma_on_validation(progress: bool) -> None:
     test = _reference64(x_test, samples, torch.tensor([result.sigma]))[:, 0]
     assert result.mean == pytest.approx(test.mean().item(), rel=1e-5)
     assert result.stderr == pytest.approx(test.std().item() / 40**0.5, rel=1e-4)
+
+
+def test_parzen_model_draws_from_the_model() -> None:
+    from pyaae.eval.parzen import model_samples, parzen_model
+
+    model = pyaae.models.AAE(pyaae.priors.Gaussian(2), input_dim=16, hidden=(8,), init_std=0.5)
+    x_valid, x_test = torch.rand(30, 16), torch.rand(40, 16)
+    result = parzen_model(model, x_valid, x_test, num_samples=200, seed=3, progress=False)
+    expected = pyaae.eval.parzen(model_samples(model, 200, seed=3), x_valid, x_test, progress=False)
+    assert result.sigma == expected.sigma and result.mean == expected.mean
+    with pytest.raises(ValueError, match="num_samples must be a positive integer"):
+        parzen_model(model, x_valid, x_test, num_samples=0)

@@ -14,8 +14,7 @@ def main() -> None:
     def evaluate(model):
         valid, _ = load_mnist(args.data_dir, "validation")
         test, _ = load_mnist(args.data_dir, "test")
-        samples = model.sample(10000, seed=0).cpu()
-        r = pyaae.eval.parzen(samples, valid, test, progress=False)
+        r = pyaae.eval.parzen_model(model, valid, test, num_samples=10000, progress=False)
         return {"log_likelihood": round(r.mean, 1), "stderr": round(r.stderr, 1), "sigma": r.sigma}
 
     run(args, pyaae.TrainConfig(), evaluate, {"log_likelihood": 340, "stderr": 2})

@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 from .._atomic import write_atomically
 from ..data import load_mnist
 from ..eval import parzen
+from ..eval.parzen import model_samples
 from ..models import load_model
 
 HELP = "evaluate a model or samples: 'eval parzen' (the paper's Parzen log-likelihood on MNIST)"
@@ -70,10 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _samples(args: argparse.Namespace) -> torch.Tensor:
     if args.model is not None:
-        model = load_model(args.model, map_location=args.device).eval()
-        k = model.config["num_labels"]
-        labels = None if k is None else torch.arange(args.num_samples) % k  # balanced classes
-        return model.sample(args.num_samples, labels=labels, seed=args.seed).float()
+        return model_samples(load_model(args.model, map_location=args.device), args.num_samples, args.seed)
     if not args.samples.is_file():
         raise FileNotFoundError(f"--samples {args.samples} not found")
     if args.samples.suffix == ".npy":

@@ -7,10 +7,10 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 from safetensors.torch import save_file
 
 from .._atomic import write_atomically
+from ..eval.parzen import balanced_labels, model_samples
 from ..models import load_model
 
 HELP = "decode prior samples of a trained model to a PNG grid, .npy or .safetensors"
@@ -41,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         plot_samples(model, rows=side, cols=side, seed=args.seed, path=args.out)
     else:
-        labels = _labels(model, args.n)
-        samples = model.sample(args.n, labels=labels, seed=args.seed).cpu().contiguous()
+        labels = balanced_labels(model, args.n)
+        samples = model_samples(model, args.n, args.seed).cpu().contiguous()
         if suffix == ".npy":
             write_atomically(args.out, lambda tmp: np.save(open(tmp, "wb"), samples.numpy()))
         else:
@@ -53,8 +53,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.out}")
     return 0
 
-
-def _labels(model: torch.nn.Module, n: int):
-    """Balanced classes for labelled variants (cycling 0..k-1), None otherwise."""
-    k = model.config["num_labels"]
-    return None if k is None else torch.arange(n) % k

@@ -77,3 +77,30 @@ def parzen(samples: object, x_valid: object, x_test: object, sigmas: Optional[ob
     stderr = test.std().item() / math.sqrt(n_test) if n_test > 1 else float("nan")
     return ParzenResult(sigma=float(grid[best]), mean=test.mean().item(), stderr=stderr, validation=scores,
                         sigmas=grid.detach().cpu())
+
+
+@torch.no_grad()
+def parzen_model(model: torch.nn.Module, x_valid: object, x_test: object, sigmas: Optional[object] = None, *,
+                 num_samples: int = 10000, seed: int = 0, backend: str = "auto", batch_size: int = 1000,
+                 progress: bool = True) -> ParzenResult:
+    """:func:`parzen` on ``num_samples`` samples drawn from a trained model (the papers use 10,000),
+    on the model's device."""
+    samples = model_samples(model, num_samples, seed)
+    device = samples.device
+    return parzen(samples, torch.as_tensor(x_valid).to(device), torch.as_tensor(x_test).to(device), sigmas,
+                  backend=backend, batch_size=batch_size, progress=progress)
+
+
+@torch.no_grad()
+def model_samples(model: torch.nn.Module, num_samples: int, seed: int = 0) -> torch.Tensor:
+    """``model.sample`` in eval mode, float32 on the model's device; labelled models draw balanced
+    classes (0, 1, ..., K-1, 0, ...)."""
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+        raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
+    return model.eval().sample(num_samples, labels=balanced_labels(model, num_samples), seed=seed).float()
+
+
+def balanced_labels(model: torch.nn.Module, n: int) -> Optional[torch.Tensor]:
+    """Labels 0, 1, ..., K-1, 0, ... (int64 [n]) for models that sample per class, None otherwise."""
+    classes = model.config.get("num_labels")
+    return None if classes is None else torch.arange(n) % classes
