@@ -4,23 +4,21 @@ whose discriminator also sees the label as one-hot with an extra "unlabeled" slo
 whose decoder sees the one-hot label so that the code keeps the style only."""
 from __future__ import annotations
 
-import os
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._version import __version__
 from ..nn import FusedMLP
-from ..priors import Prior, prior_from_config
-from .checkpoint import load_checkpoint, save_checkpoint
+from ..priors import Prior
 from .encoders import ENCODERS, make_encoder
+from .persistence import SavedModel
 
 VARIANTS = ("unsupervised", "label_regularized", "supervised")
 
 
-class AAE(nn.Module):
+class AAE(SavedModel, nn.Module):
     """An adversarial autoencoder. Networks are FusedMLPs (ReLU hidden layers) initialized from
     N(0, init_std^2) with zero biases, as in the paper (init_std 0.01)."""
 
@@ -114,23 +112,3 @@ class AAE(nn.Module):
             raise ValueError(f"labels must lie in [{low}, {k}), got [{labels.min().item()}, {labels.max().item()}]")
         slots = torch.where(labels < 0, torch.full_like(labels, k), labels)
         return F.one_hot(slots.long(), k + 1 if with_unlabeled else k)
-
-    # -- checkpoints -----------------------------------------------------------------------------
-
-    def save(self, path: Union[str, os.PathLike]) -> None:
-        """The weights and the configuration (prior included) in one safetensors file, written atomically."""
-        description = {"pyaae_version": __version__, "model": type(self).__name__, "config": self.config,
-                       "prior": self.prior.to_config()}
-        save_checkpoint(path, self.state_dict(), description)
-
-    @classmethod
-    def load(cls, path: Union[str, os.PathLike], prior: Optional[Prior] = None,
-             map_location: Union[str, torch.device] = "cpu") -> "AAE":
-        """A model saved by ``save``. Pass ``prior`` for a user-defined prior (which cannot be saved).
-        Reading runs no code from the file: safetensors and JSON only."""
-        tensors, description = load_checkpoint(path)
-        if description.get("model") != cls.__name__:
-            raise ValueError(f"{path} holds a {description.get('model')!r}, not an {cls.__name__}")
-        model = cls(prior if prior is not None else prior_from_config(description["prior"]), **description["config"])
-        model.load_state_dict(tensors)
-        return model.to(map_location)

@@ -7,22 +7,20 @@ holding one learned cluster head per category; semi-supervised when labels are g
 from __future__ import annotations
 
 import math
-import os
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._version import __version__
 from ..nn import FusedLinear, FusedMLP
-from ..priors import Categorical, Prior, prior_from_config
-from .checkpoint import load_checkpoint, save_checkpoint
+from ..priors import Categorical, Prior
+from .persistence import SavedModel
 
 CATEGORICAL_VARIANTS = ("semi_supervised", "clustering", "dim_reduction")
 
 
-class CategoricalAAE(nn.Module):
+class CategoricalAAE(SavedModel, nn.Module):
     """Encoder trunk (ReLU FusedMLP) with a softmax head of ``num_categories`` and a linear style
     head of the style prior's dimension; decoder from (one-hot or soft y, z) with sigmoid output;
     two discriminators. Weights from N(0, init_std^2), biases zero."""
@@ -135,23 +133,9 @@ class CategoricalAAE(nn.Module):
             y = F.one_hot(torch.as_tensor(labels, device=device).long(), self.config["num_categories"]).float()
         return self.decode(y, self.prior.sample(n, seed=None if seed is None else seed + 1, device=device))
 
-    def save(self, path: Union[str, os.PathLike]) -> None:
-        """Weights, configuration and style prior in one safetensors file, written atomically."""
-        config = {k: v for k, v in self.config.items() if k not in ("latent_dim", "num_labels")}
-        description = {"pyaae_version": __version__, "model": type(self).__name__, "config": config,
-                       "prior": self.prior.to_config()}
-        save_checkpoint(path, self.state_dict(), description)
-
-    @classmethod
-    def load(cls, path: Union[str, os.PathLike], prior: Optional[Prior] = None,
-             map_location: Union[str, torch.device] = "cpu") -> "CategoricalAAE":
-        """A model written by ``save`` (no code runs while reading)."""
-        tensors, description = load_checkpoint(path)
-        if description.get("model") != cls.__name__:
-            raise ValueError(f"{path} holds a {description.get('model')!r}, not a {cls.__name__}")
-        model = cls(prior if prior is not None else prior_from_config(description["prior"]), **description["config"])
-        model.load_state_dict(tensors)
-        return model.to(map_location)
+    def saved_config(self) -> dict:
+        """Constructor arguments (the derived latent_dim and num_labels left out)."""
+        return {k: v for k, v in self.config.items() if k not in ("latent_dim", "num_labels")}
 
 
 def _circle(count: int, dim: int, spacing: float) -> torch.Tensor:
