@@ -13,8 +13,7 @@ from pyaae.eval import classification_error
 
 def main() -> None:
     args = parser(__doc__, epochs=1000).parse_args()
-    config = pyaae.TrainConfig(variant="dim_reduction", num_labeled=1000, prior_std=1.0, optimizer="adam",
-                               lr_classification=3e-3)
+    config = pyaae.TrainConfig(variant="dim_reduction", num_labeled=1000, prior_std=1.0, optimizer="adam")
 
     def evaluate(model):
         test, test_labels = load_mnist(args.data_dir, "test")

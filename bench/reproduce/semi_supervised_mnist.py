@@ -18,7 +18,7 @@ def main() -> None:
     args = p.parse_args()
     labels = None if args.labels == "all" else int(args.labels)
     config = pyaae.TrainConfig(variant="semi_supervised", num_labeled=labels, latent_dim=10, prior_std=1.0,
-                               optimizer="adam", lr_classification=3e-3)
+                               optimizer="adam")
 
     def evaluate(model):
         test, test_labels = load_mnist(args.data_dir, "test")
