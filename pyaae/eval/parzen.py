@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 import torch
 
@@ -61,22 +61,59 @@ def parzen(samples: object, x_valid: object, x_test: object, sigmas: Optional[ob
         progress: show a tqdm progress bar.
 
     Every candidate bandwidth costs little more than one: the kernels compute each distance once.
+    Inside a torch.distributed process group, every rank calls this with the same arguments; each
+    evaluates its share of the points, and all get the same result as one process would (only rank 0
+    shows the progress bar).
     """
     grid = torch.logspace(-1, 0, 10) if sigmas is None else torch.as_tensor(sigmas, dtype=torch.float64).reshape(-1)
     n_valid, n_test = len(x_valid), len(x_test)
-    callback_for, close = _progress_bar(progress, n_valid + n_test)
+    rank, world = _rank_and_world()
+    shown = _shard_size(n_valid, world) + _shard_size(n_test, world)
+    callback_for, close = _progress_bar(progress and rank == 0, shown)
     try:
-        valid = parzen_log_likelihood(x_valid, samples, grid, backend, batch_size=batch_size,
-                                      progress=callback_for(0) if callback_for else None)
-        scores = valid.double().mean(0).cpu()
+        valid = _per_point(x_valid, samples, grid, backend, batch_size, callback_for, 0)
+        scores = valid.mean(0).cpu()
         best = int(scores.argmax())
-        test = parzen_log_likelihood(x_test, samples, grid[best:best + 1], backend, batch_size=batch_size,
-                                     progress=callback_for(n_valid) if callback_for else None)[:, 0].double()
+        test = _per_point(x_test, samples, grid[best:best + 1], backend, batch_size, callback_for,
+                          _shard_size(n_valid, world))[:, 0]
     finally:
         close()
     stderr = test.std().item() / math.sqrt(n_test) if n_test > 1 else float("nan")
     return ParzenResult(sigma=float(grid[best]), mean=test.mean().item(), stderr=stderr, validation=scores,
                         sigmas=grid.detach().cpu())
+
+
+def _rank_and_world() -> Tuple[int, int]:
+    """(rank, world size) of the default torch.distributed process group, (0, 1) outside one."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def _shard_size(n: int, world: int) -> int:
+    return -(-n // world)
+
+
+def _per_point(x: object, samples: object, sigmas: torch.Tensor, backend: str, batch_size: int,
+               callback_for: Optional[Callable], offset: int) -> torch.Tensor:
+    """Per-point log-likelihoods [N, K] in float64: this process's rows, or with several ranks each
+    rank's contiguous shard, gathered in rank order (so every rank holds all N rows)."""
+    progress = callback_for(offset) if callback_for else None
+    rank, world = _rank_and_world()
+    if world == 1:
+        return parzen_log_likelihood(x, samples, sigmas, backend, batch_size=batch_size, progress=progress).double()
+    n, shard = len(x), _shard_size(len(x), world)
+    lo, hi = min(rank * shard, n), min((rank + 1) * shard, n)
+    # gloo gathers CPU tensors, nccl device tensors.
+    device = torch.device("cuda", torch.cuda.current_device()) if torch.distributed.get_backend() == "nccl" \
+        else torch.device("cpu")
+    padded = torch.zeros(shard, sigmas.numel(), dtype=torch.float64, device=device)
+    if hi > lo:
+        padded[:hi - lo] = parzen_log_likelihood(x[lo:hi], samples, sigmas, backend, batch_size=batch_size,
+                                                 progress=progress).double().to(device)
+    parts = [torch.empty_like(padded) for _ in range(world)]
+    torch.distributed.all_gather(parts, padded)
+    return torch.cat([part[:max(0, min(n, (r + 1) * shard) - r * shard)] for r, part in enumerate(parts)])
 
 
 @torch.no_grad()
