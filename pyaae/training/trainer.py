@@ -122,7 +122,7 @@ def _known_labels(config: TrainConfig, labels: Optional[torch.Tensor]) -> Option
     return known.to(config.device)
 
 
-def _epoch(model: AAE, optimizers, images: torch.Tensor, labels: Optional[torch.Tensor], config: TrainConfig,
+def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, labels: Optional[torch.Tensor], config: TrainConfig,
            epoch: int, steps: int) -> Dict[str, float]:
     # The shuffle has its own generator so that a resumed run sees the same order.
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(config.seed * 1_000_003 + epoch))
@@ -158,7 +158,7 @@ def _epoch(model: AAE, optimizers, images: torch.Tensor, labels: Optional[torch.
                                  "acc": f"{metrics['discriminator_accuracy']:.2f}"}, refresh=False)
         if bar is not None:
             bar.update()
-    if config.device != "cpu" and torch.device(config.device).type == "cuda":
+    if torch.device(config.device).type == "cuda":
         torch.cuda.synchronize(config.device)
     seconds = time.perf_counter() - started
     if bar is not None:
