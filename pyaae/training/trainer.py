@@ -122,8 +122,8 @@ def _known_labels(config: TrainConfig, labels: Optional[torch.Tensor]) -> Option
     return known.to(config.device)
 
 
-def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, labels: Optional[torch.Tensor], config: TrainConfig,
-           epoch: int, steps: int) -> Dict[str, float]:
+def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, labels: Optional[torch.Tensor],
+           config: TrainConfig, epoch: int, steps: int) -> Dict[str, float]:
     # The shuffle has its own generator so that a resumed run sees the same order.
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(config.seed * 1_000_003 + epoch))
     order = order.to(images.device)
