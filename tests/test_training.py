@@ -89,6 +89,14 @@ def test_resume_matches_the_uninterrupted_run(tmp_path, encoder: str) -> None:
         assert torch.equal(a, b), name
 
 
+def test_max_minutes_stops_after_an_epoch_and_resume_finishes(tmp_path) -> None:
+    uninterrupted = pyaae.train(**SMALL, epochs=3)
+    stopped = pyaae.train(**SMALL, epochs=3, max_minutes=1e-9, checkpoint_dir=tmp_path, resume=True)
+    assert len(stopped.history) == 1
+    finished = pyaae.train(**SMALL, epochs=3, checkpoint_dir=tmp_path, resume=True)
+    assert [h["reconstruction"] for h in finished.history] == [h["reconstruction"] for h in uninterrupted.history]
+
+
 def test_resume_refuses_another_architecture(tmp_path) -> None:
     pyaae.train(**SMALL, epochs=1, checkpoint_dir=tmp_path)
     with pytest.raises(ValueError, match="resume with the same settings"):
@@ -119,6 +127,7 @@ def test_user_tensors_and_datasets() -> None:
     (dict(momentum_regularization=1.0), ValueError, r"momentum_regularization must be a number in \[0, 1\)"),
     (dict(hidden=()), ValueError, "hidden must be a non-empty list"),
     (dict(resume=True), ValueError, "resume=True needs checkpoint_dir"),
+    (dict(max_minutes=0), ValueError, "max_minutes must be a positive number"),
     (dict(dataset=torch.rand(10, 4), train_size=20), ValueError, "train_size 20 exceeds the 10"),
     (dict(dataset=torch.full((10, 4), float("nan")), train_size=None), ValueError, "NaN"),
     (dict(dataset=(torch.rand(10, 4), torch.arange(9)), train_size=None), ValueError, "labels must be integers of shape"),

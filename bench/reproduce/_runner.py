@@ -7,7 +7,6 @@ import argparse
 import json
 import platform
 import sys
-import time
 from pathlib import Path
 from typing import Callable, Dict
 
@@ -32,16 +31,8 @@ def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[
         paper: Dict) -> Dict:
     """Train under ``config`` within args.budget minutes (resuming), evaluate, write and print the result."""
     config = config.replace(data_dir=args.data_dir, checkpoint_dir=str(args.out), resume=True, device=args.device,
-                            progress=False, download=True)
-    deadline = time.monotonic() + 60.0 * args.budget
-    done = pyaae.train(config, epochs=1) if not (args.out / "checkpoint.safetensors").exists() else None
-    while True:
-        epochs_done = len(done.history) if done is not None else _epochs_in(args.out)
-        if epochs_done >= args.epochs or time.monotonic() >= deadline:
-            break
-        done = pyaae.train(config, epochs=epochs_done + 1)
-    if done is None:  # nothing left to train: load the run as it stands
-        done = pyaae.train(config, epochs=_epochs_in(args.out))
+                            progress=False, download=True, epochs=args.epochs, max_minutes=args.budget)
+    done = pyaae.train(config)
     done.model.save(args.out / "model.safetensors")
     history = done.history
     result = {"paper": paper, "pyaae": evaluate(done.model.eval()), "epochs": len(history),
@@ -54,8 +45,3 @@ def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[
     print(json.dumps(result, indent=2))
     return result
 
-
-def _epochs_in(out: Path) -> int:
-    from pyaae.models import load_checkpoint
-
-    return int(load_checkpoint(out / "checkpoint.safetensors")[1]["epoch"])

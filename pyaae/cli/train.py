@@ -53,6 +53,8 @@ OPTIONS = (
     ("seed", dict(type=int)),
     ("device", dict(help="cpu, cuda or cuda:N")),
     ("backend", dict(choices=("auto", "kernels", "reference", "emu"))),
+    ("max_minutes", dict(type=float, help="stop after the first epoch ending past this many minutes "
+                                          "(--resume continues)")),
 )
 
 

@@ -21,7 +21,7 @@ PRIOR_NAMES = ("gaussian", "mixture", "swiss_roll", "uniform")
 OPTIMIZERS = ("sgd", "adam")
 RECONSTRUCTION_LOSSES = ("bce", "mse")
 DEVICES_HINT = "'cpu', 'cuda' or 'cuda:N'"
-OPTIONAL_RATES = ("lr_reconstruction", "lr_regularization", "lr_classification", "head_margin")
+OPTIONAL_RATES = ("lr_reconstruction", "lr_regularization", "lr_classification", "head_margin", "max_minutes")
 # (reconstruction, regularization, classification) learning rates. SGD: the paper's, classification
 # as reconstruction. Adam: rates at which the label-regularized mixture separates its classes within
 # a few MNIST epochs, and a classification rate that measured 7.5% validation error after 6 epochs
@@ -77,6 +77,8 @@ class TrainConfig:
         resume: continue from checkpoint_dir's checkpoint (step for step the same as an
             uninterrupted run).
         progress: show a progress bar (tqdm) with the phase losses.
+        max_minutes: stop after the first epoch that ends past this many minutes of this call (None:
+            run every epoch); with checkpoint_dir and resume, a later call continues the run.
     """
 
     variant: str = "unsupervised"
@@ -111,6 +113,7 @@ class TrainConfig:
     checkpoint_dir: Optional[Union[str, os.PathLike]] = None
     resume: bool = False
     progress: bool = True
+    max_minutes: Optional[float] = None
 
     def replace(self, **overrides: Any) -> "TrainConfig":
         """A copy with ``overrides``; an unknown name is a ValueError listing the fields."""
@@ -137,7 +140,7 @@ class TrainConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         for name in ("lr_reconstruction", "lr_regularization", "lr_classification", "prior_std", "init_std",
-                     "lr_decay_factor", "head_margin"):
+                     "lr_decay_factor", "head_margin", "max_minutes"):
             if getattr(self, name) is not None or name not in OPTIONAL_RATES:
                 _positive_float(name, getattr(self, name))
         if self.num_categories is not None:

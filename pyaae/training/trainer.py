@@ -62,12 +62,15 @@ def train(config: Optional[TrainConfig] = None, **overrides: Any) -> TrainResult
     known = _known_labels(config, labels)
     images = images.to(config.device)
     steps = math.ceil(len(images) / config.batch_size)
+    deadline = None if config.max_minutes is None else time.monotonic() + 60.0 * config.max_minutes
     for epoch in range(start_epoch, config.epochs):
         set_learning_rates(optimizers, config, epoch)
         model.train()
         history.append(_epoch(model, optimizers, images, known, config, epoch, steps))
         if config.checkpoint_dir is not None:
             save_training_state(config, model, optimizers, epoch + 1, history)
+        if deadline is not None and time.monotonic() >= deadline:
+            break
     model.eval()
     return TrainResult(model=model, history=history, config=config)
 
