@@ -11,12 +11,16 @@ import io
 import json
 from pathlib import Path
 
+import torch
+
 from .._atomic import write_atomically
+from .._process_group import rank_and_world
 from ..eval import classification_error, clustering_error
 from ..models import CATEGORICAL_VARIANTS, VARIANTS
-from ..training import TrainConfig, train
+from ..training import TrainConfig, TrainResult, train
 from ..training.config import OPTIMIZERS, PRIOR_NAMES, RECONSTRUCTION_LOSSES
 from ..training.data import heldout_data
+from ..training.distributed import init_from_environment
 
 HELP = "train an AAE (the paper's MNIST settings by default); writes checkpoints, history, plots"
 
@@ -70,14 +74,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-download", dest="download", action="store_false", help="never fetch MNIST")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     parser.add_argument("--no-plots", dest="plots", action="store_false", help="skip the plots")
+    parser.add_argument("--dist-timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="under torchrun: how long a rank waits for the others before it fails (default 600)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train with the options, then write the model, history and plots to --out."""
+    """Train with the options, then write the model, history and plots to --out. Under torchrun
+    (several processes) the ranks train together and rank 0 alone writes and reports."""
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     settings = {k: v for k, v in vars(args).items() if k in fields}
-    config = TrainConfig(**settings, checkpoint_dir=str(args.out))
-    result = train(config)
+    rank_device = init_from_environment(args.device, args.dist_timeout)
+    if rank_device is not None:
+        settings["device"] = rank_device
+    try:
+        config = TrainConfig(**settings, checkpoint_dir=str(args.out))
+        result = train(config)
+        if rank_and_world()[0] == 0:
+            _write_outputs(args, config, result)
+    finally:
+        if rank_device is not None:
+            torch.distributed.destroy_process_group()
+    return 0
+
+
+def _write_outputs(args: argparse.Namespace, config: TrainConfig, result: TrainResult) -> None:
     out: Path = args.out
     result.model.save(out / "model.safetensors")
     _write_text(out / "config.json", json.dumps(config.to_json(), indent=2))
@@ -96,7 +116,6 @@ def run(args: argparse.Namespace) -> int:
     summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k != "epoch")
     print(f"trained {len(result.history)} epochs ({summary})")
     print(f"wrote to {out}: {', '.join(written)}")
-    return 0
 
 
 def _validation_error(model, images, labels) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional
 
 import torch
 
+from .._process_group import collective_device, rank_and_world
 from ..ops.parzen import parzen_log_likelihood
 
 
@@ -67,7 +68,7 @@ def parzen(samples: object, x_valid: object, x_test: object, sigmas: Optional[ob
     """
     grid = torch.logspace(-1, 0, 10) if sigmas is None else torch.as_tensor(sigmas, dtype=torch.float64).reshape(-1)
     n_valid, n_test = len(x_valid), len(x_test)
-    rank, world = _rank_and_world()
+    rank, world = rank_and_world()
     shown = _shard_size(n_valid, world) + _shard_size(n_test, world)
     callback_for, close = _progress_bar(progress and rank == 0, shown)
     try:
@@ -83,13 +84,6 @@ def parzen(samples: object, x_valid: object, x_test: object, sigmas: Optional[ob
                         sigmas=grid.detach().cpu())
 
 
-def _rank_and_world() -> Tuple[int, int]:
-    """(rank, world size) of the default torch.distributed process group, (0, 1) outside one."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
 def _shard_size(n: int, world: int) -> int:
     return -(-n // world)
 
@@ -99,14 +93,12 @@ def _per_point(x: object, samples: object, sigmas: torch.Tensor, backend: str, b
     """Per-point log-likelihoods [N, K] in float64: this process's rows, or with several ranks each
     rank's contiguous shard, gathered in rank order (so every rank holds all N rows)."""
     progress = callback_for(offset) if callback_for else None
-    rank, world = _rank_and_world()
+    rank, world = rank_and_world()
     if world == 1:
         return parzen_log_likelihood(x, samples, sigmas, backend, batch_size=batch_size, progress=progress).double()
     n, shard = len(x), _shard_size(len(x), world)
     lo, hi = min(rank * shard, n), min((rank + 1) * shard, n)
-    # gloo gathers CPU tensors, nccl device tensors.
-    device = torch.device("cuda", torch.cuda.current_device()) if torch.distributed.get_backend() == "nccl" \
-        else torch.device("cpu")
+    device = collective_device()
     padded = torch.zeros(shard, sigmas.numel(), dtype=torch.float64, device=device)
     if hi > lo:
         padded[:hi - lo] = parzen_log_likelihood(x[lo:hi], samples, sigmas, backend, batch_size=batch_size,

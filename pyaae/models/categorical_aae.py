@@ -83,6 +83,10 @@ class CategoricalAAE(SavedModel, nn.Module):
         h = self.trunk(x)
         return self.category_head(h), self.style_head(h)
 
+    def category_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The category logits [n, K] alone (the style head is not run)."""
+        return self.category_head(self.trunk(x))
+
     def encode(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(q(y|x) [n, K], style z [n, d])."""
         logits, z = self.encode_logits(x)
@@ -93,7 +97,7 @@ class CategoricalAAE(SavedModel, nn.Module):
         """argmax_y q(y|x) (int64 [n], on x's device): the class (semi_supervised) or cluster
         (clustering) of each x; x may live on another device than the model (it is moved in chunks)."""
         device = next(self.parameters()).device
-        chunks = [self.encode_logits(x[i:i + batch_size].to(device))[0].argmax(1).to(x.device)
+        chunks = [self.category_logits(x[i:i + batch_size].to(device)).argmax(1).to(x.device)
                   for i in range(0, len(x), batch_size)]
         return torch.cat(chunks) if chunks else torch.empty(0, dtype=torch.long, device=x.device)
 

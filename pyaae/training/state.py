@@ -1,5 +1,5 @@
-"""The training checkpoint: model, optimizers, random state, epoch and history in one safetensors
-file with a JSON description (written atomically; loading unpickles nothing)."""
+"""The training checkpoint: model, optimizers, random state (every rank's), epoch and history in one
+safetensors file with a JSON description (written atomically by rank 0; loading unpickles nothing)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,10 +7,12 @@ from typing import Dict, List, Tuple
 
 import torch
 
+from .._process_group import rank_and_world
 from .._version import __version__
 from ..models import AAE
 from ..models.checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
+from .distributed import barrier, gather_to_all
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 
@@ -22,7 +24,9 @@ def checkpoint_path(config: TrainConfig) -> Path:
 
 def save_training_state(config: TrainConfig, model: AAE, optimizers: Dict[str, torch.optim.Optimizer], epoch: int,
                         history: List[dict]) -> Path:
-    """Everything a resumed run needs after ``epoch`` completed epochs."""
+    """Everything a resumed run needs after ``epoch`` completed epochs. Under torch.distributed every
+    rank calls this: rank 0 writes the file with each rank's random state, and every rank returns
+    once it is on disk."""
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     scalars: Dict[str, Dict[str, float]] = {}
     for phase, optimizer in optimizers.items():
@@ -32,13 +36,28 @@ def save_training_state(config: TrainConfig, model: AAE, optimizers: Dict[str, t
                     tensors[f"optimizer.{phase}.{index}.{key}"] = value
                 else:
                     scalars.setdefault(phase, {})[f"{index}.{key}"] = value
-    tensors["rng.cpu"] = torch.get_rng_state()
-    if torch.cuda.is_available() and torch.device(config.device).type == "cuda":
-        tensors["rng.cuda"] = torch.cuda.get_rng_state(torch.device(config.device))
+    tensors.update(_random_states(config))
+    rank, world = rank_and_world()
     description = {"pyaae_version": __version__, "kind": "training_state", "epoch": epoch, "history": history,
                    "optimizer_scalars": scalars, "model": {"config": model.config},
-                   "config": config.to_json()}
-    return save_checkpoint(checkpoint_path(config), tensors, description)
+                   "config": config.to_json(), "world_size": world}
+    path = checkpoint_path(config)
+    if rank == 0:
+        save_checkpoint(path, tensors, description)
+    barrier()
+    return path
+
+
+def _random_states(config: TrainConfig) -> Dict[str, torch.Tensor]:
+    """PyTorch's generator states of every rank (rank 0's under the one-process names)."""
+    states = {"rng.cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.device(config.device).type == "cuda":
+        states["rng.cuda"] = torch.cuda.get_rng_state(torch.device(config.device))
+    out = {}
+    for name, state in states.items():
+        for rank, part in enumerate(gather_to_all(state)):
+            out[name if rank == 0 else f"{name}.{rank}"] = part
+    return out
 
 
 def restore_training_state(config: TrainConfig, model: AAE,
@@ -51,6 +70,10 @@ def restore_training_state(config: TrainConfig, model: AAE,
     tensors, description = load_checkpoint(path)
     if description.get("kind") != "training_state":
         raise ValueError(f"{path} is not a pyaae training checkpoint")
+    rank, world = rank_and_world()
+    if description.get("world_size", 1) != world:
+        raise ValueError(f"{path} was written by a run of {description.get('world_size', 1)} processes; resume it "
+                         f"with as many, not {world} (each rank's random state is in the checkpoint)")
     saved, wanted = (_architecture(c) for c in (description["model"]["config"], model.config))
     if saved != wanted:
         raise ValueError(f"{path} was written for a model {saved}, not {wanted}: resume with the same settings "
@@ -69,9 +92,10 @@ def restore_training_state(config: TrainConfig, model: AAE,
         state = optimizer.state_dict()
         state["state"] = restored
         optimizer.load_state_dict(state)
-    torch.set_rng_state(tensors["rng.cpu"])
-    if "rng.cuda" in tensors:
-        torch.cuda.set_rng_state(tensors["rng.cuda"], torch.device(config.device))
+    suffix = f".{rank}" if rank else ""
+    torch.set_rng_state(tensors["rng.cpu" + suffix])
+    if "rng.cuda" + suffix in tensors:
+        torch.cuda.set_rng_state(tensors["rng.cuda" + suffix], torch.device(config.device))
     return int(description["epoch"]), list(description["history"])
 
 

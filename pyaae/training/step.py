@@ -3,13 +3,15 @@ and decoder; the regularization phase updates the discriminator (prior samples v
 encoder to fool it."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Union
+import contextlib
+from typing import Dict, Iterator, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 
 from ..models import AAE, CategoricalAAE
 from .config import TrainConfig
+from .distributed import Shard, no_sync
 
 
 def make_optimizers(model: Union[AAE, CategoricalAAE], config: TrainConfig) -> Dict[str, torch.optim.Optimizer]:
@@ -53,54 +55,88 @@ def set_learning_rates(optimizers: Dict[str, torch.optim.Optimizer], config: Tra
             group["lr"] = phase_rate(config, phase, epoch)[0]
 
 
-def reconstruction_loss(reconstruction: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
-    """Per-image sum over pixels, mean over the batch: the negative log-likelihood of a Bernoulli
-    ("bce") or, up to constants, a unit Gaussian ("mse") decoder. (A per-pixel mean would shrink the
-    gradients 784-fold and stall the paper's SGD rates.)"""
+def reconstruction_loss(reconstruction: torch.Tensor, x: torch.Tensor, kind: str, shard: Shard) -> torch.Tensor:
+    """Per-image sum over pixels, mean over the minibatch (this rank's share of it): the negative
+    log-likelihood of a Bernoulli ("bce") or, up to constants, a unit Gaussian ("mse") decoder. (A
+    per-pixel mean would shrink the gradients 784-fold and stall the paper's SGD rates.)"""
     if kind == "bce":
-        return F.binary_cross_entropy(reconstruction, x, reduction="sum") / len(x)
-    return F.mse_loss(reconstruction, x, reduction="sum") / len(x)
+        return shard.per_row(F.binary_cross_entropy(reconstruction, x, reduction="sum"))
+    return shard.per_row(F.mse_loss(reconstruction, x, reduction="sum"))
+
+
+def adversarial_losses(logits: torch.Tensor, n: int, shard: Shard) -> Tuple[torch.Tensor, torch.Tensor]:
+    """For discriminator logits of n prior samples followed by n codes: the discriminator's loss
+    -[log D(prior) + log(1 - D(code))] (the sum of the two halves' means, as in Goodfellow et al.)
+    and its accuracy, both as this rank's share of the minibatch."""
+    targets = torch.cat([torch.ones(n, 1, device=logits.device), torch.zeros(n, 1, device=logits.device)])
+    loss = shard.mean(F.binary_cross_entropy_with_logits, logits, targets, scale=2.0)
+    with torch.no_grad():
+        correct = torch.cat([logits[:n] > 0, logits[n:] < 0]).float()
+    return loss, shard.mean(_mean, correct)
+
+
+def fooling_loss(logits: torch.Tensor, shard: Shard) -> torch.Tensor:
+    """-log D(code): the encoder's loss as the discriminator's adversary."""
+    return shard.mean(F.binary_cross_entropy_with_logits, logits, torch.ones_like(logits))
+
+
+def _mean(values: torch.Tensor, reduction: str) -> torch.Tensor:
+    return values.mean() if reduction == "mean" else values.sum()
 
 
 def train_step(model: AAE, optimizers: Dict[str, torch.optim.Optimizer], x: torch.Tensor,
-               labels: Optional[torch.Tensor], config: TrainConfig, offset: int) -> Dict[str, torch.Tensor]:
+               labels: Optional[torch.Tensor], config: TrainConfig, offset: int,
+               shard: Optional[Shard] = None) -> Dict[str, torch.Tensor]:
     """Both phases on the minibatch x (labels: -1 for unlabeled examples). Returns the phase losses
     and the discriminator's accuracy as 0-d tensors (no device synchronization).
 
     ``offset`` numbers the step so that the prior samples (Philox, keyed by config.seed) differ from
-    step to step and are the same on a resumed run."""
+    step to step and are the same on a resumed run. Under torch.distributed, x and labels are the
+    whole minibatch and ``shard`` (default: this process's) says which rows this rank trains on;
+    the metrics are then this rank's share times the world size (their sum over ranks divided by
+    the world size is the minibatch's)."""
+    shard = shard or Shard.of(len(x))
     variant = model.config["variant"]
+    disc_labels = labels if variant == "label_regularized" else None
+    # Prior samples for the whole minibatch from the step's stream; each rank keeps its rows.
+    prior_labels = disc_labels if model.prior.num_classes is not None else None
+    real = shard.take(model.prior.sample(len(x), labels=prior_labels, seed=config.seed, offset=offset,
+                                         device=x.device, backend=config.backend))
+    x, labels, disc_labels = shard.take(x), shard.take(labels), shard.take(disc_labels)
     noisy = noisy_input(x, config.input_noise_std())
     # Reconstruction phase.
     decoder_labels = labels if variant == "supervised" else None
-    loss_rec = reconstruction_loss(model.decode(model.encode(noisy), decoder_labels), x, config.reconstruction_loss)
+    loss_rec = reconstruction_loss(model.decode(model.encode(noisy), decoder_labels), x, config.reconstruction_loss,
+                                   shard)
     update(optimizers["reconstruction"], loss_rec)
     # Regularization phase. The codes are computed once and serve both updates (their graph through the
     # updated encoder is kept for the generator step); prior samples and codes go through the
     # discriminator as one batch.
-    disc_labels = labels if variant == "label_regularized" else None
-    prior_labels = disc_labels if model.prior.num_classes is not None else None
-    real = model.prior.sample(len(x), labels=prior_labels, seed=config.seed, offset=offset, device=x.device,
-                              backend=config.backend)
     fake = model.encode(noisy)
     both_labels = None if disc_labels is None else torch.cat([disc_labels, disc_labels])
     logits = model.discriminate(torch.cat([real.to(fake.dtype), fake.detach()]), both_labels)
-    targets = torch.cat([torch.ones(len(x), 1, device=x.device), torch.zeros(len(x), 1, device=x.device)])
-    # Sum of the two halves' mean losses: log D(prior) + log(1 - D(code)), as in Goodfellow et al.
-    loss_d = 2.0 * F.binary_cross_entropy_with_logits(logits, targets)
+    loss_d, accuracy = adversarial_losses(logits, len(x), shard)
     update(optimizers["discriminator"], loss_d)
     # The encoder fools the updated discriminator; the discriminator's weights need no gradient here.
-    model.discriminator.requires_grad_(False)
-    try:
-        logits_gen = model.discriminate(fake, disc_labels)
-        loss_g = F.binary_cross_entropy_with_logits(logits_gen, torch.ones_like(logits_gen))
+    with frozen(model.discriminator):
+        loss_g = fooling_loss(model.discriminate(fake, disc_labels), shard)
         update(optimizers["generator"], loss_g)
-    finally:
-        model.discriminator.requires_grad_(True)
-    with torch.no_grad():
-        accuracy = 0.5 * ((logits[:len(x)] > 0).float().mean() + (logits[len(x):] < 0).float().mean())
     return {"reconstruction": loss_rec.detach(), "discriminator": loss_d.detach(), "generator": loss_g.detach(),
             "discriminator_accuracy": accuracy}
+
+
+@contextlib.contextmanager
+def frozen(*networks: torch.nn.Module) -> Iterator[None]:
+    """The networks' parameters take no gradient inside (and, under DDP, no gradient is awaited)."""
+    with contextlib.ExitStack() as stack:
+        for network in networks:
+            stack.enter_context(no_sync(network))
+            network.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for network in networks:
+                network.requires_grad_(True)
 
 
 def noisy_input(x: torch.Tensor, std: float) -> torch.Tensor:

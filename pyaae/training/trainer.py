@@ -9,11 +9,22 @@ from typing import Any, Dict, List, Optional, Union
 
 import torch
 
+from .._process_group import rank_and_world
 from ..models import AAE, CATEGORICAL_VARIANTS, CategoricalAAE
 from ..priors import Gaussian, GaussianMixture, Prior, SwissRoll, Uniform
 from .categorical_step import categorical_step
 from .config import TrainConfig
 from .data import training_data
+from .distributed import (
+    Shard,
+    all_ranks_agree,
+    any_rank,
+    collective_failure,
+    data_parallel,
+    guarded,
+    seed_rank_generator,
+    sum_over_ranks,
+)
 from .state import restore_training_state, save_training_state
 from .step import make_optimizers, set_learning_rates, train_step
 
@@ -57,20 +68,23 @@ def train(config: Optional[TrainConfig] = None, **overrides: Any) -> TrainResult
                     encoder=config.encoder, hidden=list(config.hidden), num_labels=num_labels,
                     init_std=config.init_std, backend=config.backend)
     model = model.to(config.device)
+    seed_rank_generator(config.seed)
     optimizers = make_optimizers(model, config)
     start_epoch, history = (restore_training_state(config, model, optimizers) if config.resume else (0, []))
     known = _known_labels(config, labels)
     images = images.to(config.device)
     steps = math.ceil(len(images) / config.batch_size)
     deadline = None if config.max_minutes is None else time.monotonic() + 60.0 * config.max_minutes
-    for epoch in range(start_epoch, config.epochs):
-        set_learning_rates(optimizers, config, epoch)
-        model.train()
-        history.append(_epoch(model, optimizers, images, known, config, epoch, steps))
-        if config.checkpoint_dir is not None:
-            save_training_state(config, model, optimizers, epoch + 1, history)
-        if deadline is not None and time.monotonic() >= deadline:
-            break
+    with data_parallel(model, torch.device(config.device)):
+        for epoch in range(start_epoch, config.epochs):
+            set_learning_rates(optimizers, config, epoch)
+            model.train()
+            history.append(_epoch(model, optimizers, images, known, config, epoch, steps))
+            if config.checkpoint_dir is not None:
+                guarded(save_training_state, config, model, optimizers, epoch + 1, history)
+            # Every rank stops after the same epoch.
+            if deadline is not None and guarded(any_rank, time.monotonic() >= deadline):
+                break
     model.eval()
     return TrainResult(model=model, history=history, config=config)
 
@@ -132,20 +146,26 @@ def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, 
     order = order.to(images.device)
     labelled = _labelled_batches(labels, config, epoch) if config.labelled() else None
     totals: Optional[torch.Tensor] = None
-    bar = _progress_bar(config, epoch, steps)
+    rank, world = rank_and_world()
+    bar = _progress_bar(config, epoch, steps) if rank == 0 else None
     started = time.perf_counter()
     for step in range(steps):
         index = order[step * config.batch_size:(step + 1) * config.batch_size]
         offset = (epoch * steps + step) % 2**32
+        shard = Shard(rank, world, len(index))
         try:
             if isinstance(model, CategoricalAAE):
                 batch = None if labelled is None else labelled(step)
                 metrics = categorical_step(model, optimizers, images[index],
-                                           None if batch is None else (images[batch], labels[batch]), config, offset)
+                                           None if batch is None else (images[batch], labels[batch]), config, offset,
+                                           shard)
             else:
                 metrics = train_step(model, optimizers, images[index], None if labels is None else labels[index],
-                                     config, offset)
+                                     config, offset, shard)
         except RuntimeError as exc:
+            failure = collective_failure(exc)
+            if failure is not None:
+                raise failure from exc
             # Overflowing weights or activations surface as errors inside torch ops (BCE's range check).
             if _finite(model, images[index]):
                 raise
@@ -153,7 +173,8 @@ def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, 
         values = torch.stack(list(metrics.values())).double()
         totals = values if totals is None else totals + values
         if step % CHECK_EVERY == 0 or step == steps - 1:
-            if not torch.isfinite(totals).all():
+            # All ranks must agree, or one would stop while the others wait for it.
+            if not guarded(all_ranks_agree, bool(torch.isfinite(totals).all())):
                 raise _diverged(epoch, step, config)
             if bar is not None:
                 bar.set_postfix({"rec": f"{metrics['reconstruction']:.1f}", "D": f"{metrics['discriminator']:.3f}",
@@ -166,7 +187,9 @@ def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, 
     seconds = time.perf_counter() - started
     if bar is not None:
         bar.close()
-    record = dict(zip(metrics, (totals / steps).tolist()))
+    # Each rank's metrics are its share of the minibatch times the world size.
+    means = guarded(sum_over_ranks, totals) / (world * steps)
+    record = dict(zip(metrics, means.tolist()))
     record.update(epoch=epoch + 1, seconds=seconds, steps_per_second=steps / seconds)
     return record
 
