@@ -63,6 +63,7 @@ class Row:
 
 _ROWS: List[Row] = []
 _CEILINGS: List[Ceilings] = []
+_LINES: List[str] = []  # free-form results of benchmarks that are not pyaae-vs-PyTorch rows
 
 
 def pytest_addoption(parser) -> None:
@@ -117,8 +118,14 @@ def versus_torch(benchmark, ceilings: Ceilings, request) -> Callable[..., None]:
     return run
 
 
+@pytest.fixture
+def report_line() -> Callable[[str], None]:
+    """``report_line(text)``: a line for the summary printed at the end of the session."""
+    return _LINES.append
+
+
 def _table() -> str:
-    """The cases as a Markdown table, then the ceilings (either part may be empty)."""
+    """The cases as a Markdown table, then the ceilings and other lines (any part may be empty)."""
     parts = []
     if _ROWS:
         lines = ["| case | pyaae GFLOP/s | PyTorch GFLOP/s | ratio | target | met |", "|---|---|---|---|---|---|"]
@@ -128,11 +135,12 @@ def _table() -> str:
         parts.append("\n".join(lines))
     parts += [f"Ceilings in this run ({c.threads} threads): FMA peak {c.fma_peak_gflops:.1f} GFLOP/s, "
               f"torch.mm {c.mm_size}^3 {c.torch_mm_gflops:.1f} GFLOP/s." for c in _CEILINGS]
+    parts += _LINES
     return "\n\n".join(parts)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    if not _ROWS and not _CEILINGS:
+    if not _ROWS and not _CEILINGS and not _LINES:
         return
     table = _table()
     terminalreporter.write_sep("=", "pyaae vs PyTorch (interleaved, median per call)")

@@ -4,6 +4,7 @@ with the CLI, and pyaae.eval.parzen sharded over the ranks."""
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from conftest import MNIST_DIR, needs_mnist
 from torch.nn.parallel import DistributedDataParallel
 
 import pyaae
@@ -100,10 +102,11 @@ def test_two_ranks_follow_one_process(tmp_path: Path, name: str) -> None:
         assert torch.equal(a, b), key
     for key, expected in alone.model.state_dict().items():
         got = ranks[0]["state"][key]
-        assert (got - expected).abs().max() <= 1e-3 * expected.abs().max() + 1e-6, key
+        # Measured: at most 6e-6 of the largest weight (the rows are summed in another order).
+        assert (got - expected).abs().max() <= 1e-4 * expected.abs().max(), key
     for got, expected in zip(ranks[0]["history"], alone.history):
         for key in ("reconstruction", "discriminator", "generator", "discriminator_accuracy"):
-            assert got[key] == pytest.approx(expected[key], rel=1e-3, abs=1e-4), key
+            assert got[key] == pytest.approx(expected[key], rel=1e-5, abs=1e-6), key
 
 
 EVERY = [
@@ -174,8 +177,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_dying_rank_stops_the_others_with_a_clear_error(tmp_path: Path) -> None:
-    timeout = 20
+@pytest.mark.parametrize("how", ["killed", "frozen"])
+def test_a_dying_rank_stops_the_others_with_a_clear_error(tmp_path: Path, how: str) -> None:
+    """A killed rank drops its connections (rank 0 fails at once); a frozen one (SIGSTOP) just stops
+    answering (rank 0 fails after the group's timeout)."""
+    timeout = 10
     env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()), WORLD_SIZE=str(WORLD))
     started = str(tmp_path / "started")
     ranks = [subprocess.Popen([sys.executable, "-c", DYING_RUN, started, str(timeout)],
@@ -184,10 +190,13 @@ def test_a_dying_rank_stops_the_others_with_a_clear_error(tmp_path: Path) -> Non
     try:
         deadline = time.monotonic() + 120
         while not all(Path(f"{started}.{rank}").exists() for rank in range(WORLD)):
-            assert time.monotonic() < deadline and all(p.poll() is None for p in ranks), "the ranks did not start"
+            for process in ranks:
+                if process.poll() is not None:
+                    pytest.fail(f"a rank ended before training: {process.communicate()[1][-6000:]}")
+            assert time.monotonic() < deadline, "the ranks did not start"
             time.sleep(0.2)
         time.sleep(2.0)  # well into training
-        ranks[1].send_signal(signal.SIGKILL)
+        ranks[1].send_signal(signal.SIGKILL if how == "killed" else signal.SIGSTOP)
         killed = time.monotonic()
         _, stderr = ranks[0].communicate(timeout=timeout + 60)
         assert ranks[0].returncode != 0
@@ -202,13 +211,23 @@ def test_a_dying_rank_stops_the_others_with_a_clear_error(tmp_path: Path) -> Non
 
 # -- torchrun and the CLI -----------------------------------------------------------------------------------
 
-def test_torchrun_cli_trains_on_two_ranks_and_rank_zero_writes(tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(WORLD),
-               "--master-port", str(_free_port()), "-m", "pyaae", "train", "--dataset", "blobs", "--train-size", "200",
-               "--hidden", "32", "--batch-size", "40", "--epochs", "2", "--no-progress", "--out", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=dict(os.environ,
-                                                                                         OMP_NUM_THREADS="1"))
+def _torchrun(*arguments: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(WORLD), "--master-port",
+               str(_free_port()), "-m", "pyaae", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"))
+
+
+@pytest.fixture(scope="module")
+def torchrun_training(tmp_path_factory) -> tuple:
+    out = tmp_path_factory.mktemp("torchrun") / "run"
+    done = _torchrun("train", "--dataset", "blobs", "--train-size", "200", "--hidden", "32", "--batch-size", "40",
+                     "--epochs", "2", "--no-progress", "--out", str(out))
+    return done, out
+
+
+def test_torchrun_cli_trains_on_two_ranks_and_rank_zero_writes(torchrun_training) -> None:
+    done, out = torchrun_training
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("trained 2 epochs") == 1  # rank 0 alone reports and writes
     for name in ("checkpoint.safetensors", "model.safetensors", "history.json", "history.csv", "config.json",
@@ -216,6 +235,21 @@ def test_torchrun_cli_trains_on_two_ranks_and_rank_zero_writes(tmp_path: Path) -
         assert (out / name).is_file(), name
     model = pyaae.models.load_model(out / "model.safetensors")
     assert model.config["hidden"] == [32]
+
+
+@needs_mnist
+def test_torchrun_cli_parzen_equals_one_process(torchrun_training, tmp_path: Path) -> None:
+    _, out = torchrun_training
+    options = ["eval", "parzen", "--model", str(out / "model.safetensors"), "--data-dir", str(MNIST_DIR),
+               "--num-samples", "500", "--num-valid", "200", "--num-test", "301", "--no-progress"]
+    done = _torchrun(*options, "--out", str(tmp_path / "ranks.json"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("Parzen log-likelihood") == 1
+    alone = subprocess.run([sys.executable, "-m", "pyaae", *options, "--out", str(tmp_path / "alone.json")],
+                           capture_output=True, text=True, timeout=300)
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    ranks, expected = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("ranks", "alone"))
+    assert ranks == expected
 
 
 # -- sharded Parzen -----------------------------------------------------------------------------------------

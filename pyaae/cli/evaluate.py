@@ -13,10 +13,12 @@ import torch
 from safetensors.torch import load_file
 
 from .._atomic import write_atomically
+from .._process_group import process_group_from_environment, rank_and_world
 from ..data import load_mnist
 from ..eval import parzen
 from ..eval.parzen import model_samples
 from ..models import load_model
+from .train import add_timeout_argument
 
 HELP = "evaluate a model or samples: 'eval parzen' (the paper's Parzen log-likelihood on MNIST)"
 
@@ -41,13 +43,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", type=Path, help="also write the result as JSON here")
     p.add_argument("--no-progress", dest="progress", action="store_false")
+    add_timeout_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Evaluate and print the result (and write --out)."""
+    """Evaluate and print the result (and write --out). Under torchrun the ranks share the test
+    points and rank 0 reports."""
     for name in ("num_samples", "num_valid", "num_test"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
+    with process_group_from_environment(args.device, args.dist_timeout) as device:
+        args.device = device
+        _evaluate(args, report=rank_and_world()[0] == 0)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace, report: bool) -> None:
+    """Draw or read the samples, run the protocol, and (when ``report``) print and write the result."""
     samples = _samples(args).to(args.device)
     valid, _ = load_mnist(args.data_dir, "validation", download=args.download)
     test, _ = load_mnist(args.data_dir, "test", download=args.download)
@@ -55,18 +67,19 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"samples must be [M, {valid.shape[1]}] like MNIST images, got {tuple(samples.shape)}")
     result = parzen(samples, valid[:args.num_valid].to(args.device), test[:args.num_test].to(args.device),
                     args.sigmas, backend=args.backend, progress=args.progress)
-    report = {"log_likelihood": result.mean, "stderr": result.stderr, "sigma": result.sigma,
-              "sigmas": result.sigmas.tolist(), "validation": result.validation.tolist(),
-              "num_samples": len(samples), "num_valid": min(args.num_valid, len(valid)),
-              "num_test": min(args.num_test, len(test)),
-              "source": str(args.model or args.samples)}
-    print(f"Parzen log-likelihood of {report['num_test']} MNIST test images: {result.mean:.1f} +- "
-          f"{result.stderr:.1f} (sigma {result.sigma:.4g}, chosen on {report['num_valid']} validation images, "
+    if not report:
+        return
+    summary = {"log_likelihood": result.mean, "stderr": result.stderr, "sigma": result.sigma,
+               "sigmas": result.sigmas.tolist(), "validation": result.validation.tolist(),
+               "num_samples": len(samples), "num_valid": min(args.num_valid, len(valid)),
+               "num_test": min(args.num_test, len(test)),
+               "source": str(args.model or args.samples)}
+    print(f"Parzen log-likelihood of {summary['num_test']} MNIST test images: {result.mean:.1f} +- "
+          f"{result.stderr:.1f} (sigma {result.sigma:.4g}, chosen on {summary['num_valid']} validation images, "
           f"{len(samples)} samples)")
     if args.out is not None:
-        write_atomically(args.out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2)))
+        write_atomically(args.out, lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2)))
         print(f"wrote {args.out}")
-    return 0
 
 
 def _samples(args: argparse.Namespace) -> torch.Tensor:

@@ -11,16 +11,13 @@ import io
 import json
 from pathlib import Path
 
-import torch
-
 from .._atomic import write_atomically
-from .._process_group import rank_and_world
+from .._process_group import process_group_from_environment, rank_and_world
 from ..eval import classification_error, clustering_error
 from ..models import CATEGORICAL_VARIANTS, VARIANTS
 from ..training import TrainConfig, TrainResult, train
 from ..training.config import OPTIMIZERS, PRIOR_NAMES, RECONSTRUCTION_LOSSES
 from ..training.data import heldout_data
-from ..training.distributed import init_from_environment
 
 HELP = "train an AAE (the paper's MNIST settings by default); writes checkpoints, history, plots"
 
@@ -62,6 +59,12 @@ OPTIONS = (
 )
 
 
+def add_timeout_argument(parser: argparse.ArgumentParser) -> None:
+    """--dist-timeout, for runs under torchrun."""
+    parser.add_argument("--dist-timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="under torchrun: how long a rank waits for the others before it fails (default 600)")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One option per TrainConfig field, defaults from TrainConfig."""
     defaults = TrainConfig()
@@ -74,8 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-download", dest="download", action="store_false", help="never fetch MNIST")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     parser.add_argument("--no-plots", dest="plots", action="store_false", help="skip the plots")
-    parser.add_argument("--dist-timeout", type=float, default=600.0, metavar="SECONDS",
-                        help="under torchrun: how long a rank waits for the others before it fails (default 600)")
+    add_timeout_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,17 +85,11 @@ def run(args: argparse.Namespace) -> int:
     (several processes) the ranks train together and rank 0 alone writes and reports."""
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     settings = {k: v for k, v in vars(args).items() if k in fields}
-    rank_device = init_from_environment(args.device, args.dist_timeout)
-    if rank_device is not None:
-        settings["device"] = rank_device
-    try:
-        config = TrainConfig(**settings, checkpoint_dir=str(args.out))
+    with process_group_from_environment(args.device, args.dist_timeout) as device:
+        config = TrainConfig(**dict(settings, device=device), checkpoint_dir=str(args.out))
         result = train(config)
         if rank_and_world()[0] == 0:
             _write_outputs(args, config, result)
-    finally:
-        if rank_device is not None:
-            torch.distributed.destroy_process_group()
     return 0
 
 

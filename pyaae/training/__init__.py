@@ -1,5 +1,6 @@
 """Training: ``pyaae.train`` and its configuration."""
 from .config import TrainConfig
+from .distributed import DistributedTrainingError
 from .trainer import TrainingDiverged, TrainResult, train
 
-__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "train"]
+__all__ = ["DistributedTrainingError", "TrainConfig", "TrainResult", "TrainingDiverged", "train"]

@@ -66,12 +66,15 @@ class TrainConfig:
             categorical variants, as in the paper's semi-supervised experiments; 0 otherwise).
         lr_decay_epochs, lr_decay_factor: every rate is multiplied by the factor at each listed epoch.
         epochs, batch_size: length of training and minibatch size (the last partial batch is used).
+            Under torch.distributed, batch_size is the whole minibatch: each of N ranks trains on
+            its share (batch_size / N rows), so the run follows the one-process run.
         num_labeled: for labelled variants, how many of the training examples keep their label (the
             first ones; the rest are unlabeled). None: all.
         init_std: weights are drawn from N(0, init_std^2), biases zero.
         seed: seeds initialization, shuffling, prior samples and encoder noise; the same seed,
-            backend and device give the same run.
-        device: where the model trains.
+            backend and device give the same run (under torch.distributed: and the same number of
+            ranks; ranks after 0 draw their noise from streams of their own).
+        device: where the model trains ("cuda" under torch.distributed: each rank's current device).
         backend: "auto", "kernels", "reference" or "emu" for every fused layer and prior sampler.
         checkpoint_dir: where a checkpoint is written (atomically) after every epoch.
         resume: continue from checkpoint_dir's checkpoint (step for step the same as an

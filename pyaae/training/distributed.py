@@ -9,8 +9,6 @@ keeping its rows: N ranks with batch_size/N rows each follow the one-process run
 from __future__ import annotations
 
 import contextlib
-import datetime
-import os
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
 
@@ -105,8 +103,8 @@ def data_parallel(model: nn.Module, device: torch.device) -> Iterator[None]:
     try:
         for name, child in model.named_children():
             if any(p.requires_grad for p in child.parameters()):
-                # No buffers to broadcast; every parameter is used in each forward pass of a phase.
-                model.__dict__[name] = DistributedDataParallel(child, device_ids=device_ids, broadcast_buffers=False)
+                # Every parameter takes part in each forward pass that expects a gradient (see no_sync).
+                model.__dict__[name] = DistributedDataParallel(child, device_ids=device_ids)
                 wrapped.append(name)
         for parameter in model._parameters.values():
             if parameter is not None and parameter.requires_grad:
@@ -203,18 +201,3 @@ def guarded(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if failure is None:
             raise
         raise failure from exc
-
-
-def init_from_environment(device: str, timeout_seconds: float) -> Optional[str]:
-    """Under torchrun (WORLD_SIZE > 1 in the environment) start the default process group, nccl for
-    a CUDA device, gloo otherwise, and return the device this rank trains on (cuda: the local rank's
-    GPU). None when not launched for several processes or when a group already exists."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
-        return None
-    cuda = torch.device(device).type == "cuda"
-    if cuda:
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local)
-        device = f"cuda:{local}"
-    dist.init_process_group("nccl" if cuda else "gloo", timeout=datetime.timedelta(seconds=timeout_seconds))
-    return device

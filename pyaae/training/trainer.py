@@ -52,6 +52,11 @@ def train(config: Optional[TrainConfig] = None, **overrides: Any) -> TrainResult
     e.g. ``pyaae.train(epochs=5, train_size=10000)``. The configuration is checked before any data is
     read. The same seed, backend and device give the same result; with ``checkpoint_dir`` every
     epoch ends with an atomic checkpoint, and ``resume=True`` continues from it step for step.
+
+    Inside a torch.distributed process group (torchrun), every rank calls this with the same
+    arguments: the networks are wrapped in DistributedDataParallel, each minibatch is split over the
+    ranks, rank 0 alone writes the checkpoint, and every rank returns the same model and history.
+    A rank that dies or stops answering makes the others raise DistributedTrainingError.
     """
     config = (config or TrainConfig()).replace(**overrides)
     config.validate()
