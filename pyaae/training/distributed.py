@@ -186,10 +186,11 @@ def collective_failure(exc: BaseException) -> Optional[DistributedTrainingError]
 def _is_collective_error(exc: BaseException) -> bool:
     if isinstance(exc, dist.DistError):
         return True
-    # gloo reports a lost peer as a plain RuntimeError from its transport.
-    text = str(exc)
-    return isinstance(exc, RuntimeError) and any(s in text for s in ("gloo", "Connection closed", "Connection reset",
-                                                                     "Timed out", "timed out", "NCCL"))
+    # gloo reports a lost or silent peer as a plain RuntimeError from its transport, e.g. "Connection
+    # reset by peer" (with a third_party/gloo path) or "Application timeout caused pair closure".
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(s in text for s in ("gloo", "nccl", "connection", "timeout",
+                                                                     "timed out", "pair closure"))
 
 
 def guarded(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
