@@ -96,6 +96,9 @@ def data_parallel(model: nn.Module, device: torch.device) -> Iterator[None]:
     if world == 1:
         yield
         return
+    if dist.get_backend() == "nccl" and device.type != "cuda":
+        raise ValueError(f"device is {str(device)!r} but the process group runs nccl, which moves CUDA tensors "
+                         "only: train with device='cuda', or start the group with gloo to train on the CPU")
     device_ids = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else None
     wrapped: List[str] = []
