@@ -158,6 +158,21 @@ def test_resume_on_two_ranks_matches_the_uninterrupted_run(tmp_path: Path) -> No
                     checkpoint_dir=tmp_path / "universal", resume=True)
 
 
+def _unshared_checkpoint_job(directory: str) -> str:
+    # Each rank names its own folder, as ranks on machines without shared storage would: rank 0 alone
+    # writes, so the other rank finds no checkpoint to resume from.
+    settings = dict(SMALL, train_size=100, checkpoint_dir=os.path.join(directory, f"rank{dist.get_rank()}"))
+    pyaae.train(**settings, epochs=1)
+    with pytest.raises(ValueError) as error:
+        pyaae.train(**settings, epochs=2, resume=True)
+    return str(error.value)
+
+
+def test_resume_needs_the_checkpoint_on_every_rank(tmp_path: Path) -> None:
+    for message in _on_two_ranks(tmp_path, _unshared_checkpoint_job, str(tmp_path)):
+        assert "exists for 1 of the 2 ranks only" in message
+
+
 # -- a rank dies ------------------------------------------------------------------------------------------
 
 DYING_RUN = """

@@ -12,7 +12,7 @@ from .._version import __version__
 from ..models import AAE
 from ..models.checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .distributed import barrier, gather_to_all
+from .distributed import barrier, gather_to_all, sum_over_ranks
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 
@@ -65,12 +65,16 @@ def restore_training_state(config: TrainConfig, model: AAE,
     """Load the checkpoint into ``model`` and ``optimizers``; returns (completed epochs, history), or
     (0, []) when there is no checkpoint yet. A checkpoint of another architecture is a ValueError."""
     path = checkpoint_path(config)
-    if not path.exists():
+    rank, world = rank_and_world()
+    seen_by = int(sum_over_ranks(torch.tensor([float(path.exists())])).item())
+    if 0 < seen_by < world:
+        raise ValueError(f"{path} exists for {seen_by} of the {world} ranks only: put checkpoint_dir on storage "
+                         "that every rank sees")
+    if not seen_by:
         return 0, []
     tensors, description = load_checkpoint(path)
     if description.get("kind") != "training_state":
         raise ValueError(f"{path} is not a pyaae training checkpoint")
-    rank, world = rank_and_world()
     if description.get("world_size", 1) != world:
         raise ValueError(f"{path} was written by a run of {description.get('world_size', 1)} processes; resume it "
                          f"with as many, not {world} (each rank's random state is in the checkpoint)")
