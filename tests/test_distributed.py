@@ -192,10 +192,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("how", ["killed", "frozen"])
-def test_a_dying_rank_stops_the_others_with_a_clear_error(tmp_path: Path, how: str) -> None:
-    """A killed rank drops its connections (rank 0 fails at once); a frozen one (SIGSTOP) just stops
-    answering (rank 0 fails after the group's timeout)."""
+@pytest.mark.parametrize("how, after", [("killed", 0.0), ("killed", 2.0), ("frozen", 2.0)])
+def test_a_dying_rank_stops_the_others_with_a_clear_error(tmp_path: Path, how: str, after: float) -> None:
+    """A killed rank drops its connections (rank 0 fails at once), whether it dies while the model
+    is set up (after 0 s) or in training; a frozen one (SIGSTOP) just stops answering (rank 0 fails
+    after the group's timeout)."""
     timeout = 10
     env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()), WORLD_SIZE=str(WORLD))
     started = str(tmp_path / "started")
@@ -210,7 +211,7 @@ def test_a_dying_rank_stops_the_others_with_a_clear_error(tmp_path: Path, how: s
                     pytest.fail(f"a rank ended before training: {process.communicate()[1][-6000:]}")
             assert time.monotonic() < deadline, "the ranks did not start"
             time.sleep(0.2)
-        time.sleep(2.0)  # well into training
+        time.sleep(after)
         ranks[1].send_signal(signal.SIGKILL if how == "killed" else signal.SIGSTOP)
         killed = time.monotonic()
         _, stderr = ranks[0].communicate(timeout=timeout + 60)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
+from typing import Callable, Iterator, List, Optional, Tuple, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -196,10 +196,13 @@ def _is_collective_error(exc: BaseException) -> bool:
                                                                      "timed out", "pair closure"))
 
 
-def guarded(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``call(*args, **kwargs)`` with a failed collective reported as a DistributedTrainingError."""
+@contextlib.contextmanager
+def collective_failures_reported() -> Iterator[None]:
+    """Inside: an exception from a failed collective surfaces as a DistributedTrainingError."""
     try:
-        return call(*args, **kwargs)
+        yield
+    except DistributedTrainingError:
+        raise
     except RuntimeError as exc:
         failure = collective_failure(exc)
         if failure is None:

@@ -20,8 +20,8 @@ from .distributed import (
     all_ranks_agree,
     any_rank,
     collective_failure,
+    collective_failures_reported,
     data_parallel,
-    guarded,
     seed_rank_generator,
     sum_over_ranks,
 )
@@ -60,6 +60,11 @@ def train(config: Optional[TrainConfig] = None, **overrides: Any) -> TrainResult
     """
     config = (config or TrainConfig()).replace(**overrides)
     config.validate()
+    with collective_failures_reported():
+        return _train(config)
+
+
+def _train(config: TrainConfig) -> TrainResult:
     prior = build_prior(config)
     images, labels = training_data(config)
     num_labels = _num_labels(config, labels, prior)
@@ -86,9 +91,9 @@ def train(config: Optional[TrainConfig] = None, **overrides: Any) -> TrainResult
             model.train()
             history.append(_epoch(model, optimizers, images, known, config, epoch, steps))
             if config.checkpoint_dir is not None:
-                guarded(save_training_state, config, model, optimizers, epoch + 1, history)
+                save_training_state(config, model, optimizers, epoch + 1, history)
             # Every rank stops after the same epoch.
-            if deadline is not None and guarded(any_rank, time.monotonic() >= deadline):
+            if deadline is not None and any_rank(time.monotonic() >= deadline):
                 break
     model.eval()
     return TrainResult(model=model, history=history, config=config)
@@ -179,7 +184,7 @@ def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, 
         totals = values if totals is None else totals + values
         if step % CHECK_EVERY == 0 or step == steps - 1:
             # All ranks must agree, or one would stop while the others wait for it.
-            if not guarded(all_ranks_agree, bool(torch.isfinite(totals).all())):
+            if not all_ranks_agree(bool(torch.isfinite(totals).all())):
                 raise _diverged(epoch, step, config)
             if bar is not None:
                 bar.set_postfix({"rec": f"{metrics['reconstruction']:.1f}", "D": f"{metrics['discriminator']:.3f}",
@@ -193,7 +198,7 @@ def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, 
     if bar is not None:
         bar.close()
     # Each rank's metrics are its share of the minibatch times the world size.
-    means = guarded(sum_over_ranks, totals) / (world * steps)
+    means = sum_over_ranks(totals) / (world * steps)
     record = dict(zip(metrics, means.tolist()))
     record.update(epoch=epoch + 1, seconds=seconds, steps_per_second=steps / seconds)
     return record
