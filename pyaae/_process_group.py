@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
-from typing import Iterator, Tuple
+from typing import Iterator, List, Tuple
 
 import torch
 
@@ -22,6 +22,48 @@ def collective_device() -> torch.device:
     if torch.distributed.get_backend() == "nccl":
         return torch.device("cuda", torch.cuda.current_device())
     return torch.device("cpu")
+
+
+def all_ranks_agree(flag: bool) -> bool:
+    """Whether ``flag`` holds on every rank (one collective; the flag itself outside a group)."""
+    _, world = rank_and_world()
+    if world == 1:
+        return flag
+    value = torch.tensor([0.0 if flag else 1.0], device=collective_device())
+    torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MAX)
+    return bool(value.item() == 0.0)
+
+
+def any_rank(flag: bool) -> bool:
+    """Whether ``flag`` holds on some rank."""
+    return not all_ranks_agree(not flag)
+
+
+def sum_over_ranks(values: torch.Tensor) -> torch.Tensor:
+    """The elementwise sum of ``values`` over the ranks (``values`` itself outside a group)."""
+    _, world = rank_and_world()
+    if world == 1:
+        return values
+    summed = values.to(collective_device())
+    torch.distributed.all_reduce(summed)
+    return summed.to(values.device)
+
+
+def gather_to_all(value: torch.Tensor) -> List[torch.Tensor]:
+    """Every rank's ``value`` (same shape and dtype on all ranks), in rank order, on every rank."""
+    _, world = rank_and_world()
+    if world == 1:
+        return [value]
+    local = value.to(collective_device())
+    parts = [torch.empty_like(local) for _ in range(world)]
+    torch.distributed.all_gather(parts, local)
+    return [part.to(value.device) for part in parts]
+
+
+def barrier() -> None:
+    """Wait for every rank (nothing outside a group)."""
+    if rank_and_world()[1] > 1:
+        torch.distributed.barrier()
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ from typing import Callable, Optional
 
 import torch
 
-from .._process_group import collective_device, rank_and_world
+from .._process_group import collective_device, gather_to_all, rank_and_world
 from ..ops.parzen import parzen_log_likelihood
 
 
@@ -103,8 +103,7 @@ def _per_point(x: object, samples: object, sigmas: torch.Tensor, backend: str, b
     if hi > lo:
         padded[:hi - lo] = parzen_log_likelihood(x[lo:hi], samples, sigmas, backend, batch_size=batch_size,
                                                  progress=progress).double().to(device)
-    parts = [torch.empty_like(padded) for _ in range(world)]
-    torch.distributed.all_gather(parts, padded)
+    parts = gather_to_all(padded)
     return torch.cat([part[:max(0, min(n, (r + 1) * shard) - r * shard)] for r, part in enumerate(parts)])
 
 

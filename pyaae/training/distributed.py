@@ -17,7 +17,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from .._process_group import collective_device, rank_and_world
+from .._process_group import rank_and_world
 
 T = TypeVar("T")
 # Ranks after 0 reseed PyTorch's generator (input noise, encoder noise) with the seed plus this times
@@ -130,48 +130,6 @@ def no_sync(network: nn.Module) -> contextlib.AbstractContextManager:
     """For a forward pass whose parameters get no gradient (the discriminator while the encoder
     learns to fool it): DDP must not wait for gradients that never come."""
     return network.no_sync() if isinstance(network, DistributedDataParallel) else contextlib.nullcontext()
-
-
-def all_ranks_agree(flag: bool) -> bool:
-    """Whether ``flag`` holds on every rank (one collective; the flag itself outside a group)."""
-    _, world = rank_and_world()
-    if world == 1:
-        return flag
-    value = torch.tensor([0.0 if flag else 1.0], device=collective_device())
-    dist.all_reduce(value, op=dist.ReduceOp.MAX)
-    return bool(value.item() == 0.0)
-
-
-def any_rank(flag: bool) -> bool:
-    """Whether ``flag`` holds on some rank."""
-    return not all_ranks_agree(not flag)
-
-
-def sum_over_ranks(values: torch.Tensor) -> torch.Tensor:
-    """The elementwise sum of ``values`` over the ranks (``values`` itself outside a group)."""
-    _, world = rank_and_world()
-    if world == 1:
-        return values
-    summed = values.to(collective_device())
-    dist.all_reduce(summed)
-    return summed.to(values.device)
-
-
-def gather_to_all(value: torch.Tensor) -> List[torch.Tensor]:
-    """Every rank's ``value`` (same shape and dtype on all ranks), in rank order, on every rank."""
-    _, world = rank_and_world()
-    if world == 1:
-        return [value]
-    local = value.to(collective_device())
-    parts = [torch.empty_like(local) for _ in range(world)]
-    dist.all_gather(parts, local)
-    return [part.to(value.device) for part in parts]
-
-
-def barrier() -> None:
-    """Wait for every rank (nothing outside a group)."""
-    if rank_and_world()[1] > 1:
-        dist.barrier()
 
 
 def collective_failure(exc: BaseException) -> Optional[DistributedTrainingError]:

@@ -7,12 +7,11 @@ from typing import Dict, List, Tuple
 
 import torch
 
-from .._process_group import rank_and_world
+from .._process_group import barrier, gather_to_all, rank_and_world, sum_over_ranks
 from .._version import __version__
 from ..models import AAE
 from ..models.checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .distributed import barrier, gather_to_all, sum_over_ranks
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 

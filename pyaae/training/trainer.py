@@ -9,22 +9,13 @@ from typing import Any, Dict, List, Optional, Union
 
 import torch
 
-from .._process_group import rank_and_world
+from .._process_group import all_ranks_agree, any_rank, rank_and_world, sum_over_ranks
 from ..models import AAE, CATEGORICAL_VARIANTS, CategoricalAAE
 from ..priors import Gaussian, GaussianMixture, Prior, SwissRoll, Uniform
 from .categorical_step import categorical_step
 from .config import TrainConfig
 from .data import training_data
-from .distributed import (
-    Shard,
-    all_ranks_agree,
-    any_rank,
-    collective_failure,
-    collective_failures_reported,
-    data_parallel,
-    seed_rank_generator,
-    sum_over_ranks,
-)
+from .distributed import Shard, collective_failure, collective_failures_reported, data_parallel, seed_rank_generator
 from .state import restore_training_state, save_training_state
 from .step import make_optimizers, set_learning_rates, train_step
 
