@@ -27,7 +27,7 @@ def test_semi_supervised_beats_nearest_neighbour_with_1000_labels() -> None:
     valid, valid_labels = load_mnist(MNIST_DIR, "validation")
     ours = classification_error(result.model, valid, valid_labels)
     baseline = _nearest_neighbour_error(train[:1000], labels[:1000], valid, valid_labels)
-    assert ours < 0.8 * baseline, (ours, baseline)  # measured: 0.075 against 0.118
+    assert ours < 0.8 * baseline, (ours, baseline)  # measured: 0.078 against 0.118
 
 
 def test_clustering_beats_chance_by_far() -> None:

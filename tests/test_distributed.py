@@ -88,7 +88,7 @@ FOLLOW = {
     "label_regularized": dict(SMALL, train_size=270, epochs=2, variant="label_regularized", prior="mixture",
                               optimizer="adam", num_labeled=150),
     "semi_supervised": dict(SMALL, train_size=270, epochs=2, variant="semi_supervised", num_labeled=60,
-                            input_noise=0.0, optimizer="adam"),
+                            input_noise=0.0, discriminator_noise=0.0, optimizer="adam"),
 }
 
 

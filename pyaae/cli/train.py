@@ -43,6 +43,8 @@ OPTIONS = (
     ("num_categories", dict(type=int, help="categorical variants: default 10 (semi_supervised), 16 (clustering)")),
     ("input_noise", dict(type=float, help="std of noise on the encoder input (default 0.3 for the categorical "
                                           "variants, else 0)")),
+    ("discriminator_noise", dict(type=float, help="std of noise on every discriminator input (default 0.3 for "
+                                                  "semi_supervised, else 0)")),
     ("head_margin", dict(type=float, help="dim_reduction: cluster heads closer than this are pushed apart "
                                           "(default: 6 style stds)")),
     ("lr_decay_epochs", dict(type=int, nargs="*", help="epochs at which every rate is multiplied by the factor")),

@@ -42,15 +42,16 @@ def categorical_step(model: CategoricalAAE, optimizers: Dict[str, torch.optim.Op
                                                     backend=config.backend))
     real_z = shard.take(model.prior.sample(n_all, seed=config.seed + STYLE_SEED_OFFSET, offset=offset,
                                            device=x.device, backend=config.backend))
-    loss_dy, accuracy_y = adversarial_losses(model.category_discriminator(torch.cat([real_y.to(probs),
-                                                                                    probs.detach()])), n, shard)
-    loss_dz, accuracy_z = adversarial_losses(model.style_discriminator(torch.cat([real_z.to(z), z.detach()])), n,
-                                             shard)
+    std = config.discriminator_noise_std()
+    loss_dy, accuracy_y = adversarial_losses(
+        model.category_discriminator(noisy_input(torch.cat([real_y.to(probs), probs.detach()]), std)), n, shard)
+    loss_dz, accuracy_z = adversarial_losses(
+        model.style_discriminator(noisy_input(torch.cat([real_z.to(z), z.detach()]), std)), n, shard)
     loss_d = loss_dy + loss_dz
     update(optimizers["discriminator"], loss_d)
     with frozen(model.category_discriminator, model.style_discriminator):
-        loss_g = fooling_loss(model.category_discriminator(probs), shard) + \
-            fooling_loss(model.style_discriminator(z), shard)
+        loss_g = fooling_loss(model.category_discriminator(noisy_input(probs, std)), shard) + \
+            fooling_loss(model.style_discriminator(noisy_input(z, std)), shard)
         update(optimizers["generator"], loss_g)
     metrics = {"reconstruction": loss_rec.detach(), "discriminator": loss_d.detach(), "generator": loss_g.detach()}
     if heads is not None:

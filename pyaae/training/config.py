@@ -64,6 +64,11 @@ class TrainConfig:
             standard deviations).
         input_noise: std of Gaussian noise added to the encoder's input (None: 0.3 for the
             categorical variants, as in the paper's semi-supervised experiments; 0 otherwise).
+        discriminator_noise: std of Gaussian noise added to every discriminator input, prior samples
+            and codes alike, in both of the regularization phase's updates (None: 0.3 for
+            semi_supervised, 0 otherwise). Without it the category discriminator can tell a softmax
+            from a one-hot sample by any small deviation; with it, MNIST with 100 labels measured
+            16.1% validation error after 6 epochs against 21.2% (no clear effect on clustering).
         lr_decay_epochs, lr_decay_factor: every rate is multiplied by the factor at each listed epoch.
         epochs, batch_size: length of training and minibatch size (the last partial batch is used).
             Under torch.distributed, batch_size is the whole minibatch: each of N ranks trains on
@@ -103,6 +108,7 @@ class TrainConfig:
     lr_classification: Optional[float] = None
     num_categories: Optional[int] = None
     input_noise: Optional[float] = None
+    discriminator_noise: Optional[float] = None
     head_margin: Optional[float] = None
     lr_decay_epochs: Sequence[int] = (50, 1000)
     lr_decay_factor: float = 0.1
@@ -150,10 +156,11 @@ class TrainConfig:
             _positive_int("num_categories", self.num_categories)
             if self.num_categories < 2:
                 raise ValueError(f"num_categories must be an integer >= 2, got {self.num_categories!r}")
-        if self.input_noise is not None and (isinstance(self.input_noise, bool) or
-                                             not isinstance(self.input_noise, (int, float)) or
-                                             not self.input_noise >= 0):
-            raise ValueError(f"input_noise must be a number >= 0, got {self.input_noise!r}")
+        for name in ("input_noise", "discriminator_noise"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or
+                                      not value >= 0):
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
         for name in ("momentum_reconstruction", "momentum_regularization"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
@@ -194,6 +201,12 @@ class TrainConfig:
         if self.input_noise is not None:
             return float(self.input_noise)
         return 0.3 if self.variant in CATEGORICAL_VARIANTS else 0.0
+
+    def discriminator_noise_std(self) -> float:
+        """The std of the noise on the discriminators' inputs."""
+        if self.discriminator_noise is not None:
+            return float(self.discriminator_noise)
+        return 0.3 if self.variant == "semi_supervised" else 0.0
 
     def to_json(self) -> Dict[str, Any]:
         """The fields as JSON values; a tensor dataset or a Prior object is described, not stored."""

@@ -20,8 +20,9 @@ from torch.nn.parallel import DistributedDataParallel
 from .._process_group import rank_and_world
 
 T = TypeVar("T")
-# Ranks after 0 reseed PyTorch's generator (input noise, encoder noise) with the seed plus this times
-# the rank, so that their noise differs from rank 0's (which keeps the one-process stream).
+# Ranks after 0 reseed PyTorch's generator (input and discriminator noise, encoder noise) with the
+# seed plus this times the rank, so that their noise differs from rank 0's (which keeps the
+# one-process stream).
 RANK_SEED_STRIDE = 0x9E3779B1
 
 

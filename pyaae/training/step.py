@@ -114,12 +114,13 @@ def train_step(model: AAE, optimizers: Dict[str, torch.optim.Optimizer], x: torc
     # discriminator as one batch.
     fake = model.encode(noisy)
     both_labels = None if disc_labels is None else torch.cat([disc_labels, disc_labels])
-    logits = model.discriminate(torch.cat([real.to(fake.dtype), fake.detach()]), both_labels)
+    std = config.discriminator_noise_std()
+    logits = model.discriminate(noisy_input(torch.cat([real.to(fake.dtype), fake.detach()]), std), both_labels)
     loss_d, accuracy = adversarial_losses(logits, len(x), shard)
     update(optimizers["discriminator"], loss_d)
     # The encoder fools the updated discriminator; the discriminator's weights need no gradient here.
     with frozen(model.discriminator):
-        loss_g = fooling_loss(model.discriminate(fake, disc_labels), shard)
+        loss_g = fooling_loss(model.discriminate(noisy_input(fake, std), disc_labels), shard)
         update(optimizers["generator"], loss_g)
     return {"reconstruction": loss_rec.detach(), "discriminator": loss_d.detach(), "generator": loss_g.detach(),
             "discriminator_accuracy": accuracy}
@@ -140,8 +141,8 @@ def frozen(*networks: torch.nn.Module) -> Iterator[None]:
 
 
 def noisy_input(x: torch.Tensor, std: float) -> torch.Tensor:
-    """x plus Gaussian noise of ``std`` (a regularizer of the encoder; the reconstruction target
-    stays the clean x)."""
+    """x plus Gaussian noise of ``std`` (x itself when std is 0): the encoder's input (whose
+    reconstruction target stays the clean x) and the discriminators' inputs."""
     return x + std * torch.randn_like(x) if std > 0 else x
 
 
