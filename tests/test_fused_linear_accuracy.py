@@ -47,8 +47,9 @@ EMU_SHAPES: List[Shape] = [(1, 1, 1), (3, 65, 64), (65, 17, 63), (64, 64, 65), (
 # rows (in some passes), the last is small enough to stay on one thread whatever is asked.
 THREAD_SHAPES: List[Shape] = [(100, 784, 1000), (512, 100, 8), (512, 17, 784), (7, 17, 100)]
 # Raw calls with NaN-filled outputs: edge tiles in both directions, depth past one KC = 256 block
-# in the forward pass (13 x 300 x 21) and in the weight gradient (batch 300), rows past one MC block.
-POISON_SHAPES: List[Shape] = [(101, 33, 47), (13, 300, 21), (300, 21, 13)]
+# in the forward pass (13 x 300 x 21) and in the weight gradient (batch 300), rows past one MC block;
+# narrow layers (out <= 8: the dot-product forward) with row counts off its row blocks.
+POISON_SHAPES: List[Shape] = [(101, 33, 47), (13, 300, 21), (300, 21, 13), (29, 300, 5), (13, 37, 2)]
 EMU_POISON_SHAPES: List[Shape] = [(65, 17, 63), (257, 9, 260), (5, 300, 68)]
 
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "gemm.h"
+#include "narrow_forward.h"
 #include "pyaae/gemm_problem.h"
 #include "pyaae/cpu_features.h"
 #include "parallel.h"
@@ -21,6 +22,13 @@ cpu::GemmTileFn current_gemm() {
   return cpu::gemm_tile_generic();
 }
 
+cpu::NarrowForwardFn current_narrow_forward() {
+#if defined(PYAAE_HAVE_AVX2)
+  if (current_simd_level() == SimdLevel::Avx2) return cpu::narrow_forward_avx2();
+#endif
+  return cpu::narrow_forward_generic();
+}
+
 // Each thread gets at least this many flops: below about 0.25 MFLOP a second thread (waking it,
 // packing A twice) costs as much as it saves (measured on a 2-core Zen 3: 0.26 MFLOP 5.7 us on one
 // or two threads, 0.52 MFLOP 8.6 us on one and 6.7 us on two).
@@ -29,6 +37,12 @@ constexpr double kMinFlopsPerThread = 0.25e6;
 // split between threads, while slices stay fine enough to balance the threads' work.
 constexpr int64_t kColumnAlign = 16;
 constexpr int64_t kRowAlign = 12;
+
+// Threads worth waking for a pass of `flops` split into `slices` pieces.
+int64_t worth_threads(double flops, int64_t slices, int num_threads) {
+  const int64_t threads = std::min<int64_t>(num_threads, static_cast<int64_t>(flops / kMinFlopsPerThread));
+  return std::max<int64_t>(1, std::min(threads, slices));
+}
 
 // C = epilogue(0) for an empty reduction: what nn.Linear gives for in_features == 0, and a zero
 // weight gradient (with zero bias gradient) for an empty batch.
@@ -56,8 +70,7 @@ void run_gemm(const GemmProblem& p, int num_threads) {
   const int64_t extent = split_columns ? p.n : p.m;
   const int64_t align = split_columns ? kColumnAlign : kRowAlign;
   const int64_t slices = (extent + align - 1) / align;
-  int64_t threads = std::min<int64_t>(num_threads, static_cast<int64_t>(flops / kMinFlopsPerThread));
-  threads = std::max<int64_t>(1, std::min(threads, slices));
+  const int64_t threads = worth_threads(flops, slices, num_threads);
   if (threads == 1) {
     tile(p, 0, p.m, 0, p.n);
     return;
@@ -93,9 +106,34 @@ void bias_grad_only(const LinearBackwardArgs& g) {
   });
 }
 
+// The forward pass of a layer at most kNarrowMaxOut wide, rows split over threads in slices of
+// kRowAlign (a multiple of every row block of the narrow kernels).
+void run_narrow_forward(const LinearForwardArgs& f) {
+  const cpu::NarrowForwardFn rows = current_narrow_forward();
+  const double flops = 2.0 * static_cast<double>(f.batch) * static_cast<double>(f.out_features) *
+                       static_cast<double>(f.in_features);
+  const int64_t slices = (f.batch + kRowAlign - 1) / kRowAlign;
+  const int64_t threads = worth_threads(flops, slices, f.num_threads);
+  if (threads == 1) {
+    rows(f, 0, f.batch);
+    return;
+  }
+  cpu::parallel_for(static_cast<int>(threads), [&](int t) {
+    const int64_t begin = std::min(f.batch, slices * t / threads * kRowAlign);
+    const int64_t end = std::min(f.batch, slices * (t + 1) / threads * kRowAlign);
+    if (begin < end) rows(f, begin, end);
+  });
+}
+
 }  // namespace
 
-void linear_forward_cpu(const LinearForwardArgs& f) { run_gemm(forward_problem(f), f.num_threads); }
+void linear_forward_cpu(const LinearForwardArgs& f) {
+  if (f.batch > 0 && f.in_features > 0 && f.out_features > 0 && f.out_features <= cpu::kNarrowMaxOut) {
+    run_narrow_forward(f);
+  } else {
+    run_gemm(forward_problem(f), f.num_threads);
+  }
+}
 
 void linear_backward_cpu(const LinearBackwardArgs& g) {
   // G = grad_y * act'(y) is never stored: both GEMMs form it while packing their A operand.
