@@ -44,11 +44,12 @@ BLOCKING_SHAPES: List[Shape] = [(3, 5, 4100), (4, 4100, 6)]
 EMU_SHAPES: List[Shape] = [(1, 1, 1), (3, 65, 64), (65, 17, 63), (64, 64, 65), (130, 7, 1), (1, 129, 130),
                            (2, 16, 17), (257, 9, 260), (5, 300, 68), (300, 20, 12), (40, 33, 36)]
 # Two threads only split passes of >= 0.5 MFLOP: the first shape splits columns, the second and third
-# rows (in some passes), the last is small enough to stay on one thread whatever is asked.
-THREAD_SHAPES: List[Shape] = [(100, 784, 1000), (512, 100, 8), (512, 17, 784), (7, 17, 100)]
+# rows (in some passes), the fourth is small enough to stay on one thread whatever is asked; the last
+# is narrow (out <= 8) and splits its rows and its weight gradient's columns (1003: a ragged chunk).
+THREAD_SHAPES: List[Shape] = [(100, 784, 1000), (512, 100, 8), (512, 17, 784), (7, 17, 100), (300, 1003, 5)]
 # Raw calls with NaN-filled outputs: edge tiles in both directions, depth past one KC = 256 block
 # in the forward pass (13 x 300 x 21) and in the weight gradient (batch 300), rows past one MC block;
-# narrow layers (out <= 8: the dot-product forward) with row counts off its row blocks.
+# narrow layers (out <= 8: the narrow kernels) with rows and columns off their blocks.
 POISON_SHAPES: List[Shape] = [(101, 33, 47), (13, 300, 21), (300, 21, 13), (29, 300, 5), (13, 37, 2)]
 EMU_POISON_SHAPES: List[Shape] = [(65, 17, 63), (257, 9, 260), (5, 300, 68)]
 

@@ -1,14 +1,16 @@
-// CPU fused linear layer: maps the forward and backward passes onto GemmProblems and runs them on
-// the SIMD back end chosen at run time, split over threads.
+// CPU fused linear layer: maps the forward and backward passes onto GemmProblems (or, for layers at
+// most kNarrowMaxOut wide, onto the narrow-layer kernels) and runs them on the SIMD back end chosen
+// at run time, split over threads.
 #include "pyaae/fused_linear.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "gemm.h"
-#include "narrow_forward.h"
-#include "pyaae/gemm_problem.h"
-#include "pyaae/cpu_features.h"
+#include "narrow_linear.h"
 #include "parallel.h"
+#include "pyaae/cpu_features.h"
+#include "pyaae/gemm_problem.h"
 
 namespace pyaae {
 namespace {
@@ -22,26 +24,44 @@ cpu::GemmTileFn current_gemm() {
   return cpu::gemm_tile_generic();
 }
 
-cpu::NarrowForwardFn current_narrow_forward() {
+cpu::NarrowKernels current_narrow() {
 #if defined(PYAAE_HAVE_AVX2)
-  if (current_simd_level() == SimdLevel::Avx2) return cpu::narrow_forward_avx2();
+  if (current_simd_level() == SimdLevel::Avx2) return cpu::narrow_kernels_avx2();
 #endif
-  return cpu::narrow_forward_generic();
+  return cpu::narrow_kernels_generic();
 }
 
 // Each thread gets at least this many flops: below about 0.25 MFLOP a second thread (waking it,
 // packing A twice) costs as much as it saves (measured on a 2-core Zen 3: 0.26 MFLOP 5.7 us on one
 // or two threads, 0.52 MFLOP 8.6 us on one and 6.7 us on two).
 constexpr double kMinFlopsPerThread = 0.25e6;
-// Thread slices are multiples of these, so that no register tile (16 or 8 columns, 6 or 4 rows) is
-// split between threads, while slices stay fine enough to balance the threads' work.
+// Thread slices are multiples of these, so that no register tile (16 or 8 columns, 6 or 4 rows of
+// the GEMM; 4 rows or 32 columns of the narrow kernels) is split between threads, while slices stay
+// fine enough to balance the threads' work.
 constexpr int64_t kColumnAlign = 16;
 constexpr int64_t kRowAlign = 12;
+constexpr int64_t kNarrowColumnAlign = 32;
 
-// Threads worth waking for a pass of `flops` split into `slices` pieces.
-int64_t worth_threads(double flops, int64_t slices, int num_threads) {
-  const int64_t threads = std::min<int64_t>(num_threads, static_cast<int64_t>(flops / kMinFlopsPerThread));
-  return std::max<int64_t>(1, std::min(threads, slices));
+double product_flops(int64_t m, int64_t n, int64_t k) {
+  return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+}
+
+// Runs f(begin, end) over [0, extent) cut into align-sized slices, on as many threads (up to
+// num_threads) as `flops` of work are worth.
+template <class F>
+void split_over_threads(int64_t extent, int64_t align, double flops, int num_threads, const F& f) {
+  const int64_t slices = (extent + align - 1) / align;
+  int64_t threads = std::min<int64_t>(num_threads, static_cast<int64_t>(flops / kMinFlopsPerThread));
+  threads = std::max<int64_t>(1, std::min(threads, slices));
+  if (threads == 1) {
+    f(int64_t{0}, extent);
+    return;
+  }
+  cpu::parallel_for(static_cast<int>(threads), [&](int t) {
+    const int64_t begin = std::min(extent, slices * t / threads * align);
+    const int64_t end = std::min(extent, slices * (t + 1) / threads * align);
+    if (begin < end) f(begin, end);
+  });
 }
 
 // C = epilogue(0) for an empty reduction: what nn.Linear gives for in_features == 0, and a zero
@@ -65,32 +85,16 @@ void run_gemm(const GemmProblem& p, int num_threads) {
     return;
   }
   const cpu::GemmTileFn tile = current_gemm();
-  const double flops = 2.0 * static_cast<double>(p.m) * static_cast<double>(p.n) * static_cast<double>(p.k);
-  const bool split_columns = p.n >= p.m;
-  const int64_t extent = split_columns ? p.n : p.m;
-  const int64_t align = split_columns ? kColumnAlign : kRowAlign;
-  const int64_t slices = (extent + align - 1) / align;
-  const int64_t threads = worth_threads(flops, slices, num_threads);
-  if (threads == 1) {
-    tile(p, 0, p.m, 0, p.n);
-    return;
+  const double flops = product_flops(p.m, p.n, p.k);
+  if (p.n >= p.m) {
+    split_over_threads(p.n, kColumnAlign, flops, num_threads, [&](int64_t b, int64_t e) { tile(p, 0, p.m, b, e); });
+  } else {
+    split_over_threads(p.m, kRowAlign, flops, num_threads, [&](int64_t b, int64_t e) { tile(p, b, e, 0, p.n); });
   }
-  auto task = [&](int t) {
-    const int64_t begin = std::min(extent, slices * t / threads * align);
-    const int64_t end = std::min(extent, slices * (t + 1) / threads * align);
-    if (begin >= end) return;
-    if (split_columns) {
-      tile(p, 0, p.m, begin, end);
-    } else {
-      tile(p, begin, end, 0, p.n);
-    }
-  };
-  cpu::parallel_for(static_cast<int>(threads), task);
 }
 
-// grad_bias alone (no weight gradient wanted, or no input features to carry it): sum over the
-// batch of grad_y * act'(y), accumulated in double like the fused path.
-void bias_grad_only(const LinearBackwardArgs& g) {
+// grad_bias: sum over the batch of grad_y * act'(y), accumulated in double like the fused GEMM path.
+void bias_grad(const LinearBackwardArgs& g) {
   dispatch_activation(g.activation, [&](auto a) {
     constexpr Activation A = decltype(a)::value;
     for (int64_t o = 0; o < g.out_features; ++o) {
@@ -106,41 +110,61 @@ void bias_grad_only(const LinearBackwardArgs& g) {
   });
 }
 
-// The forward pass of a layer at most kNarrowMaxOut wide, rows split over threads in slices of
-// kRowAlign (a multiple of every row block of the narrow kernels).
-void run_narrow_forward(const LinearForwardArgs& f) {
-  const cpu::NarrowForwardFn rows = current_narrow_forward();
-  const double flops = 2.0 * static_cast<double>(f.batch) * static_cast<double>(f.out_features) *
-                       static_cast<double>(f.in_features);
-  const int64_t slices = (f.batch + kRowAlign - 1) / kRowAlign;
-  const int64_t threads = worth_threads(flops, slices, f.num_threads);
-  if (threads == 1) {
-    rows(f, 0, f.batch);
-    return;
+// Whether a layer of this shape goes to the narrow kernels (empty shapes stay with the GEMM path,
+// which handles them).
+bool is_narrow(int64_t batch, int64_t in_features, int64_t out_features) {
+  return batch > 0 && in_features > 0 && out_features > 0 && out_features <= cpu::kNarrowMaxOut;
+}
+
+void narrow_backward(const LinearBackwardArgs& g) {
+  const cpu::NarrowKernels narrow = current_narrow();
+  // G = grad_y * act'(y), [batch, out]: small enough to form once.
+  std::vector<float> formed;
+  const float* gy = g.grad_y;
+  if (g.activation != Activation::Identity && (g.grad_x != nullptr || g.grad_weight != nullptr)) {
+    formed.resize(static_cast<size_t>(g.batch * g.out_features));
+    dispatch_activation(g.activation, [&](auto a) {
+      constexpr Activation A = decltype(a)::value;
+      for (size_t j = 0; j < formed.size(); ++j) {
+        formed[j] = g.grad_y[j] * activation_grad_from_output<A>(g.y[j], g.negative_slope);
+      }
+    });
+    gy = formed.data();
   }
-  cpu::parallel_for(static_cast<int>(threads), [&](int t) {
-    const int64_t begin = std::min(f.batch, slices * t / threads * kRowAlign);
-    const int64_t end = std::min(f.batch, slices * (t + 1) / threads * kRowAlign);
-    if (begin < end) rows(f, begin, end);
-  });
+  const double flops = product_flops(g.batch, g.in_features, g.out_features);
+  if (g.grad_x != nullptr) {
+    split_over_threads(g.batch, kRowAlign, flops, g.num_threads,
+                       [&](int64_t b, int64_t e) { narrow.grad_x(g, gy, b, e); });
+  }
+  if (g.grad_weight != nullptr) {
+    split_over_threads(g.in_features, kNarrowColumnAlign, flops, g.num_threads,
+                       [&](int64_t b, int64_t e) { narrow.grad_weight(g, gy, b, e); });
+  }
+  if (g.grad_bias != nullptr) bias_grad(g);
 }
 
 }  // namespace
 
 void linear_forward_cpu(const LinearForwardArgs& f) {
-  if (f.batch > 0 && f.in_features > 0 && f.out_features > 0 && f.out_features <= cpu::kNarrowMaxOut) {
-    run_narrow_forward(f);
-  } else {
+  if (!is_narrow(f.batch, f.in_features, f.out_features)) {
     run_gemm(forward_problem(f), f.num_threads);
+    return;
   }
+  const cpu::NarrowKernels narrow = current_narrow();
+  split_over_threads(f.batch, kRowAlign, product_flops(f.batch, f.in_features, f.out_features), f.num_threads,
+                     [&](int64_t b, int64_t e) { narrow.forward(f, b, e); });
 }
 
 void linear_backward_cpu(const LinearBackwardArgs& g) {
+  if (is_narrow(g.batch, g.in_features, g.out_features)) {
+    narrow_backward(g);
+    return;
+  }
   // G = grad_y * act'(y) is never stored: both GEMMs form it while packing their A operand.
   if (g.grad_x != nullptr) run_gemm(grad_x_problem(g), g.num_threads);
   const bool fused_bias = g.grad_weight != nullptr && g.in_features > 0;
   if (g.grad_weight != nullptr) run_gemm(grad_weight_problem(g, fused_bias), g.num_threads);
-  if (g.grad_bias != nullptr && !fused_bias) bias_grad_only(g);
+  if (g.grad_bias != nullptr && !fused_bias) bias_grad(g);
 }
 
 }  // namespace pyaae
