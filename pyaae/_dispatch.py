@@ -60,6 +60,9 @@ def emu_unavailable_reason(device: torch.device, dtype: torch.dtype) -> Optional
     return None
 
 
+# Asked on every op call; the answer for a (backend, device, dtype) never changes within a process,
+# so it is remembered (an error is raised again each time, not cached).
+@functools.lru_cache(maxsize=None)
 def kernel_module(backend: str, device: torch.device, dtype: torch.dtype) -> Optional[ModuleType]:
     """Resolve ``backend`` for tensors on ``device`` with ``dtype``: the compiled module whose
     kernels to run, or None for the pure-PyTorch reference."""

@@ -342,3 +342,27 @@ def test_fused_mlp_op_checks_the_chain() -> None:
         pyaae.ops.fused_mlp(x, [], [], [])
     with pytest.raises(ValueError, match=r"biases\[0\] must have shape \(3,\)"):
         pyaae.ops.fused_mlp(x, [torch.randn(3, 4)], [torch.randn(2)], ["relu"])
+
+
+@pytest.mark.parametrize("module", [FusedLinear(30, 5, activation="tanh"), FusedMLP([30, 20, 5])],
+                         ids=["linear", "mlp"])
+def test_inference_skips_autograd_with_the_same_result(module: nn.Module) -> None:
+    """Under no_grad, or with nothing requiring grad, the ops call the kernels directly: no autograd
+    node, and bit for bit the output the graph-recording path gives."""
+    x = torch.randn(7, 30)
+    recorded = module(x)
+    assert recorded.grad_fn is not None
+    with torch.no_grad():
+        direct = module(x)
+    assert direct.grad_fn is None and not direct.requires_grad
+    assert torch.equal(direct, recorded.detach())
+    module.requires_grad_(False)
+    try:
+        frozen = module(x)
+        assert frozen.grad_fn is None and torch.equal(frozen, recorded.detach())
+        # An input that requires grad still gets its graph.
+        x.requires_grad_(True)
+        module(x).sum().backward()
+        assert x.grad is not None and x.grad.abs().sum() > 0
+    finally:
+        module.requires_grad_(True)

@@ -3,6 +3,7 @@
 tensors, with the caller's current stream)."""
 from __future__ import annotations
 
+import functools
 import math
 from types import ModuleType
 from typing import Any, Callable, Optional
@@ -42,7 +43,7 @@ class KernelCall:
                   device: torch.device) -> Optional[torch.Tensor]:
         """The split-K workspace the CUDA kernels (or their emulation) may use for a layer of this
         shape, from the caching allocator on the current stream; None where none is needed."""
-        query = getattr(self.kernels, ("cuda_" if self.cuda else "") + "linear_workspace_floats", None)
+        query = _workspace_query(self.kernels, self.cuda)
         floats = 0 if query is None else query(batch, in_features, out_features, self.options.get("allow_tf32", False))
         return torch.empty(floats, dtype=torch.float32, device=device) if floats > 0 else None
 
@@ -53,6 +54,13 @@ class KernelCall:
         if isinstance(arg, list) and all(t is None or isinstance(t, torch.Tensor) for t in arg):
             return [self.view(t) for t in arg]
         return arg
+
+
+@functools.lru_cache(maxsize=None)
+def _workspace_query(kernels: ModuleType, cuda: bool) -> Optional[Callable[..., int]]:
+    """The module's split-K workspace size function, or None (the CPU kernels need none); looked up
+    once, as a failed attribute lookup on an extension module costs microseconds per call."""
+    return getattr(kernels, ("cuda_" if cuda else "") + "linear_workspace_floats", None)
 
 
 # reshape() costs an autograd view per call, so 2-D inputs (the common case) pass straight through.
@@ -67,3 +75,10 @@ def as_matrix(x: torch.Tensor) -> torch.Tensor:
 def restore_leading(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """The ``[rows, out]`` result y with x's leading dimensions put back."""
     return y if x.dim() == 2 else y.reshape(*x.shape[:-1], y.shape[-1])
+
+
+def needs_graph(*tensors: Optional[torch.Tensor]) -> bool:
+    """Whether an op on these tensors must record an autograd node. Where none is needed (inference,
+    torch.no_grad) the ops call the kernels directly: an autograd Function costs tens of
+    microseconds a call, as much as a narrow layer's kernels."""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)

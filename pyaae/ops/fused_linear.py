@@ -13,7 +13,18 @@ from .._activations import ACTIVATION_CODES, check_activation
 from .._checks import check_linear_args
 from .._dispatch import kernel_module
 from .._threads import get_num_threads
-from ._arrays import KernelCall, as_matrix, restore_leading
+from ._arrays import KernelCall, as_matrix, needs_graph, restore_leading
+
+
+def _linear_forward(kernels: ModuleType, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
+                    code: int, negative_slope: float, allow_tf32: bool) -> torch.Tensor:
+    """y = act(x W^T + b) by the kernels, outside autograd."""
+    y = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype, device=x.device)
+    call = KernelCall(kernels, x.device, allow_tf32=allow_tf32)
+    # Each pass allocates its own workspace, so concurrent streams never share one.
+    call.options["workspace"] = call.workspace(x.shape[0], weight.shape[1], weight.shape[0], x.device)
+    call("linear_forward", x, weight, bias, y, code, negative_slope, get_num_threads())
+    return y
 
 
 class _FusedLinearFunction(torch.autograd.Function):
@@ -23,12 +34,7 @@ class _FusedLinearFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, kernels: ModuleType, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
                 code: int, negative_slope: float, allow_tf32: bool) -> torch.Tensor:
-        y = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype, device=x.device)
-        call = KernelCall(kernels, x.device, allow_tf32=allow_tf32)
-        # One size serves both passes; each allocates its own, so concurrent streams never share one.
-        ctx.workspace_shape = (x.shape[0], weight.shape[1], weight.shape[0])
-        call.options["workspace"] = call.workspace(*ctx.workspace_shape, x.device)
-        call("linear_forward", x, weight, bias, y, code, negative_slope, get_num_threads())
+        y = _linear_forward(kernels, x, weight, bias, code, negative_slope, allow_tf32)
         ctx.save_for_backward(x, weight, y)
         ctx.kernels, ctx.code, ctx.negative_slope, ctx.has_bias = kernels, code, negative_slope, bias is not None
         ctx.allow_tf32 = allow_tf32
@@ -43,7 +49,7 @@ class _FusedLinearFunction(torch.autograd.Function):
         grad_w = torch.empty_like(weight) if need_w else None
         grad_b = weight.new_empty(weight.shape[0]) if need_b and ctx.has_bias else None
         call = KernelCall(ctx.kernels, x.device, allow_tf32=ctx.allow_tf32)
-        call.options["workspace"] = call.workspace(*ctx.workspace_shape, x.device)
+        call.options["workspace"] = call.workspace(x.shape[0], weight.shape[1], weight.shape[0], x.device)
         call("linear_backward", grad_y.contiguous(), y, x, weight, grad_x, grad_w, grad_b, ctx.code, ctx.negative_slope,
              get_num_threads())
         return None, grad_x, grad_w, grad_b, None, None, None
@@ -81,7 +87,8 @@ def fused_linear(
     kernels = kernel_module(backend, x.device, x.dtype)
     if kernels is None:
         return reference.fused_linear(x, weight, bias, activation, negative_slope)
-    y = _FusedLinearFunction.apply(kernels, as_matrix(x), weight.contiguous(),
-                                   None if bias is None else bias.contiguous(), ACTIVATION_CODES[activation],
-                                   float(negative_slope), bool(allow_tf32))
-    return restore_leading(y, x)
+    args = (as_matrix(x), weight.contiguous(), None if bias is None else bias.contiguous(),
+            ACTIVATION_CODES[activation], float(negative_slope), bool(allow_tf32))
+    if needs_graph(x, weight, bias):
+        return restore_leading(_FusedLinearFunction.apply(kernels, *args), x)
+    return restore_leading(_linear_forward(kernels, *args), x)

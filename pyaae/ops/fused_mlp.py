@@ -13,8 +13,17 @@ from .._activations import ACTIVATION_CODES, check_activation
 from .._checks import check_mlp_args
 from .._dispatch import kernel_module
 from .._threads import get_num_threads
-from ._arrays import KernelCall, as_matrix, restore_leading
+from ._arrays import KernelCall, as_matrix, needs_graph, restore_leading
 from .fused_linear import fused_linear
+
+
+def _mlp_forward(kernels: ModuleType, x: torch.Tensor, codes: List[int], negative_slope: float, allow_tf32: bool,
+                 weights: Sequence[torch.Tensor], biases: Sequence[Optional[torch.Tensor]]) -> List[torch.Tensor]:
+    """Every layer's output by the kernels, outside autograd."""
+    outputs = [torch.empty(x.shape[0], w.shape[0], dtype=x.dtype) for w in weights]
+    call = KernelCall(kernels, x.device, allow_tf32=allow_tf32)
+    call("mlp_forward", x, list(weights), list(biases), outputs, codes, negative_slope, get_num_threads())
+    return outputs
 
 
 class _FusedMLPFunction(torch.autograd.Function):
@@ -26,9 +35,7 @@ class _FusedMLPFunction(torch.autograd.Function):
                 allow_tf32: bool, *params: Optional[torch.Tensor]) -> torch.Tensor:
         n = len(codes)
         weights, biases = params[:n], params[n:]
-        outputs = [torch.empty(x.shape[0], w.shape[0], dtype=x.dtype) for w in weights]
-        call = KernelCall(kernels, x.device, allow_tf32=allow_tf32)
-        call("mlp_forward", x, list(weights), list(biases), outputs, codes, negative_slope, get_num_threads())
+        outputs = _mlp_forward(kernels, x, codes, negative_slope, allow_tf32, weights, biases)
         ctx.save_for_backward(x, *weights, *outputs)
         ctx.kernels, ctx.codes, ctx.negative_slope, ctx.allow_tf32 = kernels, codes, negative_slope, allow_tf32
         ctx.has_bias = [b is not None for b in biases]
@@ -86,6 +93,11 @@ def fused_mlp(
             x = fused_linear(x, w, b, activation, negative_slope, backend=backend, allow_tf32=allow_tf32)
         return x
     codes = [ACTIVATION_CODES[a] for a in activations]
-    params = [w.contiguous() for w in weights] + [None if b is None else b.contiguous() for b in biases]
-    y = _FusedMLPFunction.apply(kernels, as_matrix(x), codes, float(negative_slope), bool(allow_tf32), *params)
+    weights = [w.contiguous() for w in weights]
+    biases = [None if b is None else b.contiguous() for b in biases]
+    if needs_graph(x, *weights, *biases):
+        y = _FusedMLPFunction.apply(kernels, as_matrix(x), codes, float(negative_slope), bool(allow_tf32), *weights,
+                                    *biases)
+    else:
+        y = _mlp_forward(kernels, as_matrix(x), codes, float(negative_slope), bool(allow_tf32), weights, biases)[-1]
     return restore_leading(y, x)
