@@ -14,7 +14,9 @@ import torch
 
 def as_array(t: Optional[torch.Tensor]) -> Optional[np.ndarray]:
     """A NumPy view sharing t's memory (None stays None)."""
-    return None if t is None else t.detach().numpy()
+    if t is None:
+        return None
+    return (t.detach() if t.requires_grad else t).numpy()
 
 
 def _as_device_array(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
@@ -36,8 +38,13 @@ class KernelCall:
 
     def __call__(self, name: str, *args: Any) -> None:
         fn = getattr(self.kernels, ("cuda_" if self.cuda else "") + name)
-        options = {key: self._convert(value) for key, value in self.options.items()}
-        fn(*(self._convert(a) for a in args), stream=self.stream, **options)
+        # Options at the bindings' defaults (None, False, the CPU's stream 0) are left out: pybind11
+        # matches every keyword by name, a cost the narrow layers' short kernels feel.
+        options = {key: self._convert(value) for key, value in self.options.items()
+                   if value is not None and value is not False}
+        if self.cuda:
+            options["stream"] = self.stream
+        fn(*[self._convert(a) for a in args], **options)
 
     def workspace(self, batch: int, in_features: int, out_features: int,
                   device: torch.device) -> Optional[torch.Tensor]:
