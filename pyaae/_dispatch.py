@@ -60,13 +60,17 @@ def emu_unavailable_reason(device: torch.device, dtype: torch.dtype) -> Optional
     return None
 
 
-# Asked on every op call; the answer for a (backend, device, dtype) never changes within a process,
-# so it is remembered (an error is raised again each time, not cached).
-@functools.lru_cache(maxsize=None)
 def kernel_module(backend: str, device: torch.device, dtype: torch.dtype) -> Optional[ModuleType]:
     """Resolve ``backend`` for tensors on ``device`` with ``dtype``: the compiled module whose
     kernels to run, or None for the pure-PyTorch reference."""
-    check_backend(backend)
+    check_backend(backend)  # before the cache, which cannot even hash some bad values
+    return _resolved_kernel_module(backend, device, dtype)
+
+
+# Asked on every op call; the answer for a (backend, device, dtype) never changes within a process,
+# so it is remembered (an error is raised again each time, not cached).
+@functools.lru_cache(maxsize=None)
+def _resolved_kernel_module(backend: str, device: torch.device, dtype: torch.dtype) -> Optional[ModuleType]:
     if backend == "reference":
         return None
     if backend == "emu":

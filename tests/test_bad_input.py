@@ -312,6 +312,9 @@ def test_unknown_backend() -> None:
         ops.fused_linear(x, w, b, backend="gpu")
     with pytest.raises(ValueError, match="backend must be one of"):
         ops.fused_mlp(x, [w], [b], ["relu"], backend="gpu")
+    # Unhashable: checked before the remembered backend choice could trip over it.
+    with pytest.raises(ValueError, match=r"backend must be one of auto, kernels, reference, emu; got \['kernels'\]"):
+        ops.fused_linear(x, w, b, backend=["kernels"])
 
 
 # ---------------------------------------------------------------------------------------------
