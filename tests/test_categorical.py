@@ -9,7 +9,7 @@ from conftest import MNIST_DIR, needs_mnist
 
 import pyaae
 from pyaae.data import load_mnist
-from pyaae.eval import classification_error, cluster_labels, clustering_error
+from pyaae.eval import classification_error, cluster_composition, cluster_labels, clustering_error
 from pyaae.models import CategoricalAAE, load_model
 
 SMALL = dict(dataset="blobs", train_size=300, hidden=(64, 64), batch_size=50, progress=False)
@@ -51,6 +51,15 @@ def test_metrics_follow_their_definitions() -> None:
     mapping = cluster_labels(model, x, labels)
     torch.testing.assert_close(mapping, labels[probs.argmax(0)])
     assert clustering_error(model, x, labels, x, labels, rule="majority") == 0.0
+    noisy = torch.where(torch.arange(60) % 7 == 0, torch.tensor(4), labels)  # a fifth label, in some clusters
+    counts = cluster_composition(model, x, noisy)
+    assert counts.shape == (3, 5) and counts.dtype == torch.long
+    for k in range(3):
+        torch.testing.assert_close(counts[k], torch.bincount(noisy[assigned == k], minlength=5))
+    seen = counts.sum(1) > 0
+    torch.testing.assert_close(cluster_labels(model, x, noisy, rule="majority")[seen], counts[seen].argmax(1))
+    with pytest.raises(ValueError, match="non-negative"):
+        cluster_composition(model, x, labels - 3)
     with pytest.raises(ValueError, match="rule must be one of"):
         cluster_labels(model, x, labels, rule="hungarian")
     with pytest.raises(ValueError, match="labels must be integers"):

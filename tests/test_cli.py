@@ -95,3 +95,60 @@ def test_eval_parzen_on_samples(tmp_path, capsys) -> None:
     # Real training digits as "samples": the estimate is finite and well above that of noise.
     assert np.isfinite(report["log_likelihood"]) and report["stderr"] > 0
     assert "Parzen log-likelihood of 500 MNIST test images" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def categorical_models(tmp_path_factory):
+    """Untrained MNIST-shaped categorical models (the evaluations' arithmetic does not need training)."""
+    from pyaae.models import CategoricalAAE
+    from pyaae.priors import Gaussian
+
+    out = tmp_path_factory.mktemp("categorical")
+    torch.manual_seed(0)
+    for variant, categories in (("semi_supervised", 10), ("clustering", 16)):
+        CategoricalAAE(Gaussian(2), num_categories=categories, variant=variant, hidden=(16,),
+                       init_std=0.1).save(out / f"{variant}.safetensors")
+    AAE(Gaussian(2), hidden=(16,)).save(out / "aae.safetensors")
+    return out
+
+
+@needs_mnist
+def test_eval_classification_and_clustering(categorical_models, tmp_path, capsys) -> None:
+    from pyaae.data import load_mnist
+    from pyaae.eval import classification_error, cluster_composition, clustering_error
+    from pyaae.models import load_model
+
+    valid, valid_labels = load_mnist(MNIST_DIR, "validation")
+    test, test_labels = load_mnist(MNIST_DIR, "test")
+    semi = categorical_models / "semi_supervised.safetensors"
+    assert main(["eval", "classification", "--model", str(semi), "--data-dir", str(MNIST_DIR),
+                 "--out", str(tmp_path / "c.json")]) == 0
+    report = json.loads((tmp_path / "c.json").read_text())
+    assert report["classification_error"] == classification_error(load_model(semi), test, test_labels)
+    assert f"classification error on 10000 MNIST test images: {100 * report['classification_error']:.2f}%" \
+        in capsys.readouterr().out
+
+    clusters = categorical_models / "clustering.safetensors"
+    assert main(["eval", "clustering", "--model", str(clusters), "--data-dir", str(MNIST_DIR),
+                 "--out", str(tmp_path / "k.json")]) == 0
+    report = json.loads((tmp_path / "k.json").read_text())
+    model = load_model(clusters)
+    for rule in ("paper", "majority"):
+        assert report["clustering_error"][rule] == clustering_error(model, valid, valid_labels, test, test_labels, rule)
+    counts = cluster_composition(model, test, test_labels)
+    assert [row["test_label_counts"] for row in report["clusters"]] == counts.tolist()
+    assert sum(row["test_images"] for row in report["clusters"]) == 10000
+    text = capsys.readouterr().out
+    rows = [line for line in text.splitlines() if line[:7].strip().isdigit()]
+    assert "by the paper's rule" in text and len(rows) == 16
+
+
+@pytest.mark.parametrize("evaluation, model, message", [
+    ("classification", "clustering", "use 'eval clustering'"),
+    ("clustering", "aae", "needs a categorical model"),
+    ("classification", "missing", "not found"),
+])
+def test_eval_categorical_errors(evaluation, model, message, categorical_models, capsys) -> None:
+    assert main(["eval", evaluation, "--model", str(categorical_models / f"{model}.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -1,7 +1,7 @@
 """Evaluate a trained model or a file of samples. 'parzen': the Parzen-window log-likelihood of the
 MNIST test set the paper's way (Table 1): a Gaussian kernel density on 10,000 samples, its bandwidth
 chosen on the validation split from a grid, the mean test log-likelihood reported with its standard
-error."""
+error. 'classification' and 'clustering': the test error of a categorical model (Tables 2 and 3)."""
 from __future__ import annotations
 
 import argparse
@@ -18,13 +18,15 @@ from ..data import load_mnist
 from ..eval import parzen
 from ..eval.parzen import model_samples
 from ..models import load_model
+from .evaluate_categorical import add_parsers as add_categorical_parsers
 from .train import add_timeout_argument
 
-HELP = "evaluate a model or samples: 'eval parzen' (the paper's Parzen log-likelihood on MNIST)"
+HELP = ("evaluate a model or samples on MNIST: 'eval parzen' (the paper's Parzen log-likelihood), "
+        "'eval classification', 'eval clustering' (test error of a categorical model)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The 'parzen' evaluation and its options."""
+    """The evaluations and their options."""
     kinds = parser.add_subparsers(dest="evaluation", metavar="EVALUATION", required=True)
     p = kinds.add_parser("parzen", help="Parzen-window log-likelihood of MNIST test images",
                          description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -44,9 +46,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="also write the result as JSON here")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     add_timeout_argument(p)
+    p.set_defaults(evaluate=_run_parzen)
+    add_categorical_parsers(kinds)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the chosen evaluation."""
+    args.evaluate(args)
+    return 0
+
+
+def _run_parzen(args: argparse.Namespace) -> None:
     """Evaluate and print the result (and write --out). Under torchrun the ranks share the test
     points and rank 0 reports."""
     for name in ("num_samples", "num_valid", "num_test"):
@@ -55,7 +65,6 @@ def run(args: argparse.Namespace) -> int:
     with process_group_from_environment(args.device, args.dist_timeout) as device:
         args.device = device
         _evaluate(args, report=rank_and_world()[0] == 0)
-    return 0
 
 
 def _evaluate(args: argparse.Namespace, report: bool) -> None:

@@ -28,12 +28,18 @@ def cluster_labels(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid: t
     assigned = model.config["num_categories"]
     mapping = labels_valid[probs.argmax(0)]
     if rule == "majority":
-        clusters = probs.argmax(1)
-        for k in range(assigned):
-            members = labels_valid[clusters == k]
-            if len(members):
-                mapping[k] = torch.bincount(members).argmax()
+        counts = _composition(probs.argmax(1), labels_valid, assigned)
+        seen = counts.sum(1) > 0
+        mapping[seen] = counts[seen].argmax(1)
     return mapping
+
+
+def cluster_composition(model: CategoricalAAE, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """How many examples of each label each cluster holds (int64 [K, max label + 1]): row k counts
+    the labels of the x whose argmax_y q(y|x) is k, so a row sums to the cluster's size and its
+    argmax is the cluster's majority label. Shows which classes a clustering merges or splits."""
+    labels = _check(model, x, labels).cpu()
+    return _composition(_probabilities(model, x).argmax(1), labels, model.config["num_categories"])
 
 
 def clustering_error(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid: torch.Tensor, x_test: torch.Tensor,
@@ -43,6 +49,11 @@ def clustering_error(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid:
     mapping = cluster_labels(model, x_valid, labels_valid, rule)
     labels_test = _check(model, x_test, labels_test).cpu()
     return float((mapping[model.eval().classify(x_test).cpu()] != labels_test).float().mean())
+
+
+def _composition(clusters: torch.Tensor, labels: torch.Tensor, num_clusters: int) -> torch.Tensor:
+    counts = torch.zeros(num_clusters, int(labels.max()) + 1, dtype=torch.long)
+    return counts.index_put_((clusters, labels), torch.ones_like(labels), accumulate=True)
 
 
 @torch.no_grad()
@@ -63,4 +74,6 @@ def _check(model: CategoricalAAE, x: torch.Tensor, labels: torch.Tensor) -> torc
     if labels.shape != (len(x),) or labels.dtype.is_floating_point or len(x) == 0:
         raise ValueError(f"labels must be integers of shape ({len(x)},) with n >= 1, got {labels.dtype} "
                          f"{tuple(labels.shape)}")
+    if labels.min() < 0:
+        raise ValueError(f"labels must be non-negative class indices, got minimum {int(labels.min())}")
     return labels.long()
