@@ -7,8 +7,9 @@ import argparse
 import json
 import platform
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
 import torch
 
@@ -35,13 +36,28 @@ def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[
     done = pyaae.train(config)
     done.model.save(args.out / "model.safetensors")
     history = done.history
+    invocation = {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+                  "machine": f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} threads, "
+                             f"device {args.device}".replace("  ", " "),
+                  "epochs_after": len(history),
+                  "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    path = args.out / "result.json"
     result = {"paper": paper, "pyaae": evaluate(done.model.eval()), "epochs": len(history),
               "paper_epochs": args.epochs, "train_seconds": round(sum(h["seconds"] for h in history), 1),
-              "machine": f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} threads, "
-                         f"device {args.device}".strip(),
-              "versions": {"pyaae": pyaae.__version__, "torch": torch.__version__},
-              "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
-    write_atomically(args.out / "result.json", lambda tmp: Path(tmp).write_text(json.dumps(result, indent=2)))
+              "machine": invocation["machine"], "versions": {"pyaae": pyaae.__version__, "torch": torch.__version__},
+              "command": invocation["command"], "invocations": [*_earlier_invocations(path), invocation]}
+    write_atomically(path, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=2)))
     print(json.dumps(result, indent=2))
     return result
+
+
+def _earlier_invocations(path: Path) -> List[Dict]:
+    """The invocations recorded in an earlier result.json of the run (a resumed run keeps them all;
+    a file from before invocations were recorded contributes its one command)."""
+    if not path.is_file():
+        return []
+    earlier = json.loads(path.read_text())
+    if "invocations" in earlier:
+        return earlier["invocations"]
+    return [{"command": earlier["command"], "machine": earlier["machine"], "epochs_after": earlier["epochs"]}]
 

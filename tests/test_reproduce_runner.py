@@ -1,0 +1,43 @@
+"""bench/reproduce's shared driver: a run resumes from its checkpoint, and result.json keeps every
+invocation that trained it (command, machine, epochs reached) beside the totals."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pyaae
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench" / "reproduce"))
+from _runner import run  # noqa: E402
+
+CONFIG = pyaae.TrainConfig(variant="clustering", dataset="blobs", train_size=100, hidden=(8,), batch_size=50,
+                           optimizer="adam")
+
+
+def test_resumed_run_keeps_every_invocation(tmp_path, monkeypatch) -> None:
+    out = tmp_path / "run"
+    for epochs in (1, 3):
+        monkeypatch.setattr(sys, "argv", ["clustering_mnist.py", "--epochs", str(epochs)])
+        args = argparse.Namespace(data_dir=None, budget=60.0, epochs=epochs, out=out, device="cpu")
+        result = run(args, CONFIG, lambda model: {"categories": model.config["num_categories"]}, {"value": 1.0})
+    saved = json.loads((out / "result.json").read_text())
+    assert saved == result
+    assert saved["epochs"] == 3 and saved["pyaae"] == {"categories": 16} and saved["paper"] == {"value": 1.0}
+    assert [i["epochs_after"] for i in saved["invocations"]] == [1, 3]
+    assert [i["command"] for i in saved["invocations"]] == ["clustering_mnist.py --epochs 1",
+                                                            "clustering_mnist.py --epochs 3"]
+    assert saved["command"] == "clustering_mnist.py --epochs 3" and "device cpu" in saved["machine"]
+    assert (out / "model.safetensors").stat().st_size > 0
+
+
+def test_a_result_from_before_invocations_is_carried_over(tmp_path, monkeypatch) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "result.json").write_text(json.dumps({"command": "old.py --budget 5", "machine": "m", "epochs": 0}))
+    monkeypatch.setattr(sys, "argv", ["clustering_mnist.py"])
+    args = argparse.Namespace(data_dir=None, budget=60.0, epochs=1, out=out, device="cpu")
+    result = run(args, CONFIG, lambda model: {}, {})
+    assert result["invocations"][0] == {"command": "old.py --budget 5", "machine": "m", "epochs_after": 0}
+    assert result["invocations"][1]["epochs_after"] == 1
