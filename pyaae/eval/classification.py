@@ -11,7 +11,7 @@ RULES = ("paper", "majority")
 def classification_error(model: CategoricalAAE, x: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of x whose argmax_y q(y|x) differs from ``labels`` (the semi-supervised model's test error)."""
     labels = _check(model, x, labels)
-    return float((model.eval().classify(x).cpu() != labels.cpu()).float().mean())
+    return float((model.eval().classify(x).cpu() != labels.cpu()).double().mean())
 
 
 def cluster_labels(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid: torch.Tensor,
@@ -48,7 +48,7 @@ def clustering_error(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid:
     validation set, by ``rule``)."""
     mapping = cluster_labels(model, x_valid, labels_valid, rule)
     labels_test = _check(model, x_test, labels_test).cpu()
-    return float((mapping[model.eval().classify(x_test).cpu()] != labels_test).float().mean())
+    return float((mapping[model.eval().classify(x_test).cpu()] != labels_test).double().mean())
 
 
 def _composition(clusters: torch.Tensor, labels: torch.Tensor, num_clusters: int) -> torch.Tensor:
