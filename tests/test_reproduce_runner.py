@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 import pyaae
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench" / "reproduce"))
@@ -41,3 +43,15 @@ def test_a_result_from_before_invocations_is_carried_over(tmp_path, monkeypatch)
     result = run(args, CONFIG, lambda model: {}, {})
     assert result["invocations"][0] == {"command": "old.py --budget 5", "machine": "m", "epochs_after": 0}
     assert result["invocations"][1]["epochs_after"] == 1
+
+
+@pytest.mark.parametrize("text", ["{not json", json.dumps({"command": "old.py"}), json.dumps([1, 2])])
+def test_an_unreadable_result_stops_the_run_before_training(tmp_path, monkeypatch, text) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "result.json").write_text(text)
+    monkeypatch.setattr(sys, "argv", ["clustering_mnist.py"])
+    args = argparse.Namespace(data_dir=None, budget=60.0, epochs=1, out=out, device="cpu")
+    with pytest.raises(ValueError, match="result.json is not a result.json of this driver"):
+        run(args, CONFIG, lambda model: {}, {})
+    assert [p.name for p in out.iterdir()] == ["result.json"] and (out / "result.json").read_text() == text

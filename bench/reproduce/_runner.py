@@ -31,6 +31,8 @@ def parser(description: str, epochs: int) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[[torch.nn.Module], Dict],
         paper: Dict) -> Dict:
     """Train under ``config`` within args.budget minutes (resuming), evaluate, write and print the result."""
+    path = args.out / "result.json"
+    earlier = _earlier_invocations(path)  # read first: a file it cannot read stops the run before training
     config = config.replace(data_dir=args.data_dir, checkpoint_dir=str(args.out), resume=True, device=args.device,
                             progress=False, download=True, epochs=args.epochs, max_minutes=args.budget)
     done = pyaae.train(config)
@@ -41,11 +43,10 @@ def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[
                              f"device {args.device}".replace("  ", " "),
                   "epochs_after": len(history),
                   "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    path = args.out / "result.json"
     result = {"paper": paper, "pyaae": evaluate(done.model.eval()), "epochs": len(history),
               "paper_epochs": args.epochs, "train_seconds": round(sum(h["seconds"] for h in history), 1),
               "machine": invocation["machine"], "versions": {"pyaae": pyaae.__version__, "torch": torch.__version__},
-              "command": invocation["command"], "invocations": [*_earlier_invocations(path), invocation]}
+              "command": invocation["command"], "invocations": [*earlier, invocation]}
     write_atomically(path, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=2)))
     print(json.dumps(result, indent=2))
     return result
@@ -56,8 +57,12 @@ def _earlier_invocations(path: Path) -> List[Dict]:
     a file from before invocations were recorded contributes its one command)."""
     if not path.is_file():
         return []
-    earlier = json.loads(path.read_text())
-    if "invocations" in earlier:
-        return earlier["invocations"]
-    return [{"command": earlier["command"], "machine": earlier["machine"], "epochs_after": earlier["epochs"]}]
+    try:
+        earlier = json.loads(path.read_text())
+        if "invocations" in earlier:
+            return list(earlier["invocations"])
+        return [{"command": earlier["command"], "machine": earlier["machine"], "epochs_after": earlier["epochs"]}]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a result.json of this driver ({type(error).__name__}: {error}); move it "
+                         f"aside to resume the run with a fresh record") from error
 
