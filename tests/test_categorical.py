@@ -115,7 +115,12 @@ def test_dim_reduction_keeps_cluster_heads_apart() -> None:
     (dict(variant="semi_supervised", num_labeled=0), "num_labeled >= 1"),
     (dict(variant="clustering", num_categories=1), "num_categories must be an integer >= 2"),
     (dict(variant="semi_supervised", num_categories=5), "num_categories is 5"),
-    (dict(variant="clustering", input_noise=-0.1), "input_noise must be a number >= 0"),
+    (dict(variant="clustering", input_noise=-0.1), "input_noise must be a finite number >= 0"),
+    (dict(variant="clustering", category_balance=-1.0), "category_balance must be a finite number >= 0"),
+    (dict(variant="clustering", category_balance=float("nan")), "category_balance must be a finite number"),
+    (dict(variant="clustering", style_regularization_weight=float("inf")),
+     "style_regularization_weight must be a finite number >= 0"),
+    (dict(variant="clustering", style_regularization_weight=True), "style_regularization_weight must be a"),
 ])
 def test_bad_configuration(overrides, match) -> None:
     with pytest.raises(ValueError, match=match):

@@ -54,6 +54,16 @@ def test_resume_continues_the_run(run_dir, tmp_path, capsys) -> None:
     assert [h["reconstruction"] for h in resumed] == [h["reconstruction"] for h in uninterrupted]
 
 
+def test_clustering_options_reach_the_run(tmp_path) -> None:
+    out = tmp_path / "clusters"
+    assert main(TRAIN + ["--variant", "clustering", "--num-categories", "4", "--category-balance", "0.5",
+                         "--style-regularization-weight", "2", "--out", str(out), "--no-plots"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (config["category_balance"], config["style_regularization_weight"]) == (0.5, 2.0)
+    history = json.loads((out / "history.json").read_text())
+    assert 0 <= history[0]["category_balance"] <= np.log(4)
+
+
 def test_sample_formats(run_dir, tmp_path) -> None:
     model = str(run_dir / "model.safetensors")
     assert main(["sample", "--model", model, "--n", "16", "--out", str(tmp_path / "s.png")]) == 0
@@ -71,6 +81,8 @@ def test_sample_formats(run_dir, tmp_path) -> None:
     (["sample", "--model", "m.safetensors", "--out", "x.gif"], "--out must end in one of"),
     (TRAIN + ["--prior", "mixture", "--latent-dim", "8", "--out", "unused"], "latent_dim 8 does not match"),
     (["eval", "parzen", "--samples", "missing.npy"], "not found"),
+    (TRAIN + ["--variant", "clustering", "--category-balance", "-1", "--out", "unused"],
+     "category_balance must be a finite number >= 0"),
 ])
 def test_errors_are_one_clear_line(argv, message, capsys, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)

@@ -63,5 +63,5 @@ def test_defaults_and_bad_values() -> None:
     assert pyaae.TrainConfig(variant="clustering").discriminator_noise_std() == 0.0
     assert pyaae.TrainConfig().discriminator_noise_std() == 0.0
     for bad in (-0.1, "0.3", True, float("nan")):
-        with pytest.raises(ValueError, match="discriminator_noise must be a number >= 0"):
+        with pytest.raises(ValueError, match="discriminator_noise must be a finite number >= 0"):
             pyaae.TrainConfig(discriminator_noise=bad).validate()

@@ -45,6 +45,10 @@ OPTIONS = (
                                           "variants, else 0)")),
     ("discriminator_noise", dict(type=float, help="std of noise on every discriminator input (default 0.3 for "
                                                   "semi_supervised, else 0)")),
+    ("category_balance", dict(type=float, help="categorical variants: weight of KL(minibatch mean of q(y|x) || "
+                                               "category prior) for the encoder (0: the paper's recipe)")),
+    ("style_regularization_weight", dict(type=float, help="categorical variants: weight of fooling the style "
+                                                          "discriminator (1: the paper's recipe)")),
     ("head_margin", dict(type=float, help="dim_reduction: cluster heads closer than this are pushed apart "
                                           "(default: 6 style stds)")),
     ("lr_decay_epochs", dict(type=int, nargs="*", help="epochs at which every rate is multiplied by the factor")),

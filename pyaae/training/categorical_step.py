@@ -8,6 +8,7 @@ from typing import Dict, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
+from .._process_group import sum_over_ranks
 from ..models import CategoricalAAE
 from .config import TrainConfig
 from .distributed import Shard
@@ -51,9 +52,15 @@ def categorical_step(model: CategoricalAAE, optimizers: Dict[str, torch.optim.Op
     update(optimizers["discriminator"], loss_d)
     with frozen(model.category_discriminator, model.style_discriminator):
         loss_g = fooling_loss(model.category_discriminator(noisy_input(probs, std)), shard) + \
-            fooling_loss(model.style_discriminator(noisy_input(z, std)), shard)
+            config.style_regularization_weight * fooling_loss(model.style_discriminator(noisy_input(z, std)), shard)
+        loss_balance = None
+        if config.category_balance > 0:
+            loss_balance = category_balance_loss(probs, model.category_prior.probs, shard)
+            loss_g = loss_g + config.category_balance * loss_balance
         update(optimizers["generator"], loss_g)
     metrics = {"reconstruction": loss_rec.detach(), "discriminator": loss_d.detach(), "generator": loss_g.detach()}
+    if loss_balance is not None:
+        metrics["category_balance"] = loss_balance.detach()
     if heads is not None:
         metrics["head_distance"] = heads.detach()
     metrics["discriminator_accuracy"] = 0.5 * (accuracy_y + accuracy_z)
@@ -66,3 +73,20 @@ def categorical_step(model: CategoricalAAE, optimizers: Dict[str, torch.optim.Op
         update(optimizers["classification"], loss_c)
         metrics["classification"] = loss_c.detach()
     return metrics
+
+
+def category_balance_loss(probs: torch.Tensor, prior: torch.Tensor, shard: Shard) -> torch.Tensor:
+    """KL(mean of q(y|x) over the whole minibatch || prior) for rows ``probs`` of q(y|x) (each
+    summing to one): zero when the minibatch uses the categories as often as the prior does. Its
+    value is the same on every rank; its gradient is that of the sum over this rank's rows of
+    q(y|x) . log(mean / prior), the exact gradient through the mean, scaled by ``Shard.per_row`` so
+    that DistributedDataParallel's average is the whole minibatch's."""
+    # float64: near balance the KL is a small difference of terms of size 1/K.
+    mean = sum_over_ranks(probs.detach().sum(0)).double() / shard.total
+    prior = prior.to(mean)
+    kl = torch.special.xlogy(mean, mean / prior).sum()  # 0 log 0 = 0
+    # dKL/dmean is 1 + log(mean / prior); the 1 drops out of the gradient because every row sums to
+    # one, and leaving it out keeps float32 rounding from swamping a near-balanced minibatch's gradient.
+    slope = torch.log(mean.clamp_min(torch.finfo(torch.float64).tiny) / prior).to(probs.dtype)
+    surrogate = shard.per_row((probs * slope).sum())
+    return kl.to(probs.dtype) + (surrogate - surrogate.detach())
