@@ -62,6 +62,13 @@ class TrainConfig:
             semi-supervised dim_reduction, 16 for clustering, 20 for the unsupervised dim_reduction).
         head_margin: dim_reduction: cluster heads closer than this are pushed apart (None: 6 style
             standard deviations).
+        input_noise: std of Gaussian noise added to the encoder's input (None: 0.3 for the
+            categorical variants, as in the paper's semi-supervised experiments; 0 otherwise).
+        discriminator_noise: std of Gaussian noise added to every discriminator input, prior samples
+            and codes alike, in both of the regularization phase's updates (None: 0.3 for
+            semi_supervised, 0 otherwise). Without it the category discriminator can tell a softmax
+            from a one-hot sample by any small deviation; with it, MNIST with 100 labels measured
+            16.1% validation error after 6 epochs against 21.2% (no clear effect on clustering).
         category_balance: categorical variants: weight of KL(mean of q(y|x) over the minibatch ||
             category prior) in the encoder's regularization update (0: off, the paper's recipe). The
             category discriminator judges one code at a time, so it cannot stop the encoder from
