@@ -22,6 +22,8 @@ from conftest import MNIST_DIR, needs_mnist
 from torch.nn.parallel import DistributedDataParallel
 
 import pyaae
+from pyaae.training.categorical_step import category_balance_loss
+from pyaae.training.distributed import Shard
 
 WORLD = 2
 SMALL = dict(dataset="blobs", hidden=(64, 64), batch_size=50, progress=False)
@@ -86,9 +88,6 @@ def _balance_setup():
 
 
 def _balance_gradients() -> Dict[str, Any]:
-    from pyaae.training.categorical_step import category_balance_loss
-    from pyaae.training.distributed import Shard
-
     head, x, prior = _balance_setup()
     shard = Shard.of(len(x))  # 4 rows and 3
     ddp = DistributedDataParallel(head)  # held: its gradient hooks live as long as it does
@@ -99,9 +98,6 @@ def _balance_gradients() -> Dict[str, Any]:
 
 def test_category_balance_spans_the_ranks(tmp_path: Path) -> None:
     """The balance term's value and gradient on 2 ranks (4 and 3 rows) are the whole minibatch's."""
-    from pyaae.training.categorical_step import category_balance_loss
-    from pyaae.training.distributed import Shard
-
     ranks = _on_two_ranks(tmp_path, _balance_gradients)
     head, x, prior = _balance_setup()
     loss = category_balance_loss(torch.softmax(head(x), 1), prior, Shard(0, 1, len(x)))
