@@ -9,7 +9,13 @@ from conftest import MNIST_DIR, needs_mnist
 
 import pyaae
 from pyaae.data import load_mnist
-from pyaae.eval import classification_error, cluster_composition, cluster_labels, clustering_error
+from pyaae.eval import (
+    classification_error,
+    cluster_composition,
+    cluster_labels,
+    cluster_labels_by_rule,
+    clustering_error,
+)
 from pyaae.models import CategoricalAAE, load_model
 
 SMALL = dict(dataset="blobs", train_size=300, hidden=(64, 64), batch_size=50, progress=False)
@@ -58,6 +64,14 @@ def test_metrics_follow_their_definitions() -> None:
         torch.testing.assert_close(counts[k], torch.bincount(noisy[assigned == k], minlength=5))
     seen = counts.sum(1) > 0
     torch.testing.assert_close(cluster_labels(model, x, noisy, rule="majority")[seen], counts[seen].argmax(1))
+    encode, calls = model.encode, []
+    model.encode = lambda batch: calls.append(len(batch)) or encode(batch)
+    by_rule = cluster_labels_by_rule(model, x, noisy)
+    assert calls == [60]  # one encoding serves both rules
+    del model.encode
+    assert set(by_rule) == {"paper", "majority"}
+    for rule, mapping in by_rule.items():
+        torch.testing.assert_close(mapping, cluster_labels(model, x, noisy, rule=rule))
     with pytest.raises(ValueError, match="non-negative"):
         cluster_composition(model, x, labels - 3)
     with pytest.raises(ValueError, match="rule must be one of"):

@@ -12,8 +12,7 @@ from typing import Any, Dict
 
 from .._atomic import write_atomically
 from ..data import load_mnist
-from ..eval import classification_error, cluster_composition, cluster_labels
-from ..eval.classification import RULES
+from ..eval import classification_error, cluster_composition, cluster_labels_by_rule
 from ..models import CategoricalAAE, load_model
 
 
@@ -56,7 +55,7 @@ def _clustering(args: argparse.Namespace) -> None:
     valid, valid_labels = load_mnist(args.data_dir, "validation", download=args.download)
     test, test_labels = load_mnist(args.data_dir, "test", download=args.download)
     counts = cluster_composition(model, test, test_labels)
-    mappings = {rule: cluster_labels(model, valid, valid_labels, rule) for rule in RULES}
+    mappings = cluster_labels_by_rule(model, valid, valid_labels)
     # The test error follows from the composition: a test image is right when its cluster's label is its own.
     errors = {rule: 1.0 - sum(row[label] for row, label in zip(counts.tolist(), mapping.tolist()) if label < len(row))
               / len(test) for rule, mapping in mappings.items()}

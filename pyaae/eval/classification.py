@@ -1,6 +1,8 @@
 """Classification and clustering error of a categorical AAE (paper sections 5 and 6)."""
 from __future__ import annotations
 
+from typing import Dict
+
 import torch
 
 from ..models import CategoricalAAE
@@ -23,15 +25,20 @@ def cluster_labels(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid: t
     examples assigned to k (a cluster no example falls in takes the paper rule's label)."""
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
+    return cluster_labels_by_rule(model, x_valid, labels_valid)[rule]
+
+
+def cluster_labels_by_rule(model: CategoricalAAE, x_valid: torch.Tensor,
+                           labels_valid: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """``cluster_labels`` under every rule in ``RULES``, the validation set encoded once."""
     labels_valid = _check(model, x_valid, labels_valid).cpu()
     probs = _probabilities(model, x_valid)
-    assigned = model.config["num_categories"]
-    mapping = labels_valid[probs.argmax(0)]
-    if rule == "majority":
-        counts = _composition(probs.argmax(1), labels_valid, assigned)
-        seen = counts.sum(1) > 0
-        mapping[seen] = counts[seen].argmax(1)
-    return mapping
+    paper = labels_valid[probs.argmax(0)]
+    counts = _composition(probs.argmax(1), labels_valid, model.config["num_categories"])
+    seen = counts.sum(1) > 0
+    majority = paper.clone()
+    majority[seen] = counts[seen].argmax(1)
+    return {"paper": paper, "majority": majority}
 
 
 def cluster_composition(model: CategoricalAAE, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
