@@ -73,3 +73,16 @@ def test_the_step_reports_the_term_only_when_it_is_on(balance: float) -> None:
     assert ("category_balance" in metrics) == (balance > 0)
     if balance > 0:
         assert 0 <= metrics["category_balance"].item() <= torch.log(torch.tensor(4.0)).item() + 1e-6
+
+
+def test_the_generator_metric_is_the_fooling_loss_alone() -> None:
+    # Until the encoder's update, a step with the term on runs exactly as one with it off.
+    reported = []
+    for balance in (0.0, 2.0):
+        torch.manual_seed(0)
+        config = pyaae.TrainConfig(variant="clustering", optimizer="adam", hidden=(16,), category_balance=balance)
+        model = CategoricalAAE(pyaae.priors.Gaussian(3), num_categories=4, input_dim=6, variant="clustering",
+                               hidden=(16,))
+        metrics = categorical_step(model, make_optimizers(model, config), torch.rand(50, 6), None, config, offset=0)
+        reported.append(metrics["generator"].item())
+    assert reported[0] == reported[1]

@@ -54,10 +54,12 @@ def categorical_step(model: CategoricalAAE, optimizers: Dict[str, torch.optim.Op
         loss_g = fooling_loss(model.category_discriminator(noisy_input(probs, std)), shard) + \
             config.style_regularization_weight * fooling_loss(model.style_discriminator(noisy_input(z, std)), shard)
         loss_balance = None
+        loss_encoder = loss_g
         if config.category_balance > 0:
             loss_balance = category_balance_loss(probs, model.category_prior.probs, shard)
-            loss_g = loss_g + config.category_balance * loss_balance
-        update(optimizers["generator"], loss_g)
+            loss_encoder = loss_g + config.category_balance * loss_balance
+        # "generator" reports the fooling losses alone; the balance term is reported on its own.
+        update(optimizers["generator"], loss_encoder)
     metrics = {"reconstruction": loss_rec.detach(), "discriminator": loss_d.detach(), "generator": loss_g.detach()}
     if loss_balance is not None:
         metrics["category_balance"] = loss_balance.detach()
