@@ -10,7 +10,7 @@ from _runner import parser, run
 
 import pyaae
 from pyaae.data import load_mnist
-from pyaae.eval import clustering_error
+from pyaae.eval import clustering_errors
 
 PAPER = {16: 9.55, 30: 4.10}
 
@@ -27,8 +27,8 @@ def main() -> None:
     def evaluate(model):
         valid, valid_labels = load_mnist(args.data_dir, "validation")
         test, test_labels = load_mnist(args.data_dir, "test")
-        return {rule: round(100 * clustering_error(model, valid, valid_labels, test, test_labels, rule), 2)
-                for rule in ("paper", "majority")}
+        errors = clustering_errors(model, valid, valid_labels, test, test_labels)
+        return {rule: round(100 * error, 2) for rule, error in errors.items()}
 
     run(args, config, evaluate, {"paper_rule_error_percent": PAPER[args.clusters], "clusters": args.clusters})
 

@@ -12,7 +12,7 @@ from typing import Any, Dict
 
 from .._atomic import write_atomically
 from ..data import load_mnist
-from ..eval import classification_error, cluster_composition, cluster_labels_by_rule
+from ..eval import classification_error, cluster_composition, cluster_labels_by_rule, errors_from_composition
 from ..models import CategoricalAAE, load_model
 
 
@@ -56,9 +56,7 @@ def _clustering(args: argparse.Namespace) -> None:
     test, test_labels = load_mnist(args.data_dir, "test", download=args.download)
     counts = cluster_composition(model, test, test_labels)
     mappings = cluster_labels_by_rule(model, valid, valid_labels)
-    # The test error follows from the composition: a test image is right when its cluster's label is its own.
-    errors = {rule: 1.0 - sum(row[label] for row, label in zip(counts.tolist(), mapping.tolist()) if label < len(row))
-              / len(test) for rule, mapping in mappings.items()}
+    errors = errors_from_composition(counts, mappings)
     print(f"clustering error on {len(test)} MNIST test images ({len(counts)} clusters labelled on {len(valid)} "
           f"validation images): {100 * errors['paper']:.2f}% by the paper's rule, {100 * errors['majority']:.2f}% "
           f"by majority vote")

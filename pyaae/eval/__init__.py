@@ -6,8 +6,10 @@ from .classification import (
     cluster_labels,
     cluster_labels_by_rule,
     clustering_error,
+    clustering_errors,
+    errors_from_composition,
 )
 from .parzen import ParzenResult, parzen, parzen_model
 
 __all__ = ["ParzenResult", "cluster_composition", "cluster_labels", "cluster_labels_by_rule", "classification_error",
-           "clustering_error", "parzen", "parzen_model"]
+           "clustering_error", "clustering_errors", "errors_from_composition", "parzen", "parzen_model"]

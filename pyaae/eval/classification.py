@@ -58,6 +58,26 @@ def clustering_error(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid:
     return float((mapping[model.eval().classify(x_test).cpu()] != labels_test).double().mean())
 
 
+def clustering_errors(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid: torch.Tensor, x_test: torch.Tensor,
+                      labels_test: torch.Tensor) -> Dict[str, float]:
+    """``clustering_error`` under every rule in ``RULES``, each split encoded once."""
+    return errors_from_composition(cluster_composition(model, x_test, labels_test),
+                                   cluster_labels_by_rule(model, x_valid, labels_valid))
+
+
+def errors_from_composition(composition: torch.Tensor, mappings: Dict[str, torch.Tensor]) -> Dict[str, float]:
+    """Test error per rule from the test set's ``cluster_composition`` and each rule's cluster labels:
+    a test example is right when its cluster's label is its own (a cluster labelled with a class the
+    test set lacks gets every one of its examples wrong)."""
+    rows = torch.arange(len(composition))
+    errors = {}
+    for rule, mapping in mappings.items():
+        present = mapping < composition.shape[1]
+        right = composition[rows[present], mapping[present]].sum()
+        errors[rule] = 1.0 - float(right) / float(composition.sum())
+    return errors
+
+
 def _composition(clusters: torch.Tensor, labels: torch.Tensor, num_clusters: int) -> torch.Tensor:
     counts = torch.zeros(num_clusters, int(labels.max()) + 1, dtype=torch.long)
     return counts.index_put_((clusters, labels), torch.ones_like(labels), accumulate=True)
