@@ -53,9 +53,9 @@ def clustering_error(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid:
                      labels_test: torch.Tensor, rule: str = "paper") -> float:
     """Test error when each test example takes its cluster's label (``cluster_labels`` on the
     validation set, by ``rule``)."""
-    mapping = cluster_labels(model, x_valid, labels_valid, rule)
-    labels_test = _check(model, x_test, labels_test).cpu()
-    return float((mapping[model.eval().classify(x_test).cpu()] != labels_test).double().mean())
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
+    return clustering_errors(model, x_valid, labels_valid, x_test, labels_test)[rule]
 
 
 def clustering_errors(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid: torch.Tensor, x_test: torch.Tensor,
