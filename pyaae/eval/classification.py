@@ -23,8 +23,7 @@ def cluster_labels(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid: t
     ``rule="paper"``: cluster k takes the label of the validation example with the highest q(y=k|x)
     (Makhzani et al., section 6); ``"majority"``: the most frequent label among the validation
     examples assigned to k (a cluster no example falls in takes the paper rule's label)."""
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
+    _check_rule(rule)
     return cluster_labels_by_rule(model, x_valid, labels_valid)[rule]
 
 
@@ -53,8 +52,7 @@ def clustering_error(model: CategoricalAAE, x_valid: torch.Tensor, labels_valid:
                      labels_test: torch.Tensor, rule: str = "paper") -> float:
     """Test error when each test example takes its cluster's label (``cluster_labels`` on the
     validation set, by ``rule``)."""
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
+    _check_rule(rule)
     return clustering_errors(model, x_valid, labels_valid, x_test, labels_test)[rule]
 
 
@@ -104,3 +102,8 @@ def _check(model: CategoricalAAE, x: torch.Tensor, labels: torch.Tensor) -> torc
     if labels.min() < 0:
         raise ValueError(f"labels must be non-negative class indices, got minimum {int(labels.min())}")
     return labels.long()
+
+
+def _check_rule(rule: str) -> None:
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
