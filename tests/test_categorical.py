@@ -77,6 +77,8 @@ def test_metrics_follow_their_definitions() -> None:
         cluster_composition(model, x, labels - 3)
     with pytest.raises(ValueError, match="rule must be one of"):
         cluster_labels(model, x, labels, rule="hungarian")
+    with pytest.raises(ValueError, match="rule must be one of"):
+        clustering_error(model, x, labels, x, labels, rule="hungarian")
     with pytest.raises(ValueError, match="labels must be integers"):
         classification_error(model, x, labels.float())
     with pytest.raises(TypeError, match="CategoricalAAE"):
