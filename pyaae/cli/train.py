@@ -38,7 +38,7 @@ OPTIONS = (
     ("momentum_reconstruction", dict(type=float)),
     ("lr_regularization", dict(type=float, help="default: 0.1 with sgd, 1e-3 with adam")),
     ("momentum_regularization", dict(type=float)),
-    ("lr_classification", dict(type=float, help="labelled categorical variants: default 0.01 with sgd, 3e-3 "
+    ("lr_classification", dict(type=float, help="labelled categorical variants: default 0.01 with sgd, 1e-3 "
                                                 "with adam")),
     ("num_categories", dict(type=int, help="categorical variants: default 10 (semi_supervised), 16 (clustering)")),
     ("input_noise", dict(type=float, help="std of noise on the encoder input (default 0.3 for the categorical "
