@@ -146,3 +146,20 @@ def test_bad_configuration_fails_before_training(overrides, error, match, monkey
 def test_divergence_is_a_clear_error() -> None:
     with pytest.raises(TrainingDiverged, match="lower the learning rates"):
         pyaae.train(**dict(SMALL, epochs=3, lr_reconstruction=1e4, init_std=1.0))
+
+
+@pytest.mark.parametrize("variant", ["unsupervised", "supervised"])
+def test_overflowing_activations_are_a_clear_error(monkeypatch, variant) -> None:
+    # Finite but huge weights overflow into a NaN reconstruction, which BCE rejects with a bare
+    # RuntimeError (a paper-settings SGD run on MNIST did so at step 182); the weights stay finite here.
+    decode = pyaae.models.AAE.decode
+    calls = []
+
+    def overflowing(self, z, labels=None):
+        calls.append(1)
+        out = decode(self, z, labels)
+        return out if len(calls) < 5 else torch.full_like(out, float("nan"))
+
+    monkeypatch.setattr(pyaae.models.AAE, "decode", overflowing)
+    with pytest.raises(TrainingDiverged, match="by epoch 1, step 5"):
+        pyaae.train(**dict(SMALL, variant=variant, epochs=1))

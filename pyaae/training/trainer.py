@@ -168,7 +168,7 @@ def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, 
             if failure is not None:
                 raise failure from exc
             # Overflowing weights or activations surface as errors inside torch ops (BCE's range check).
-            if _finite(model, images[index]):
+            if _finite(model, images[index], None if labels is None else labels[index]):
                 raise
             raise _diverged(epoch, step, config) from exc
         values = torch.stack(list(metrics.values())).double()
@@ -196,11 +196,17 @@ def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, 
 
 
 @torch.no_grad()
-def _finite(model: Union[AAE, CategoricalAAE], x: torch.Tensor) -> bool:
-    """Whether every weight and the codes of x are finite."""
-    codes = model.encode(x)
-    codes = torch.cat(codes, 1) if isinstance(codes, tuple) else codes
-    return all(bool(torch.isfinite(p).all()) for p in model.parameters()) and bool(torch.isfinite(codes).all())
+def _finite(model: Union[AAE, CategoricalAAE], x: torch.Tensor, labels: Optional[torch.Tensor]) -> bool:
+    """Whether every weight and the reconstruction of x are finite (finite but huge weights overflow
+    into NaN activations: a paper-settings SGD run on MNIST did so in its 182nd step)."""
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        return False
+    with torch.no_grad():
+        if isinstance(model, CategoricalAAE):
+            reconstruction = model.reconstruct(x)
+        else:
+            reconstruction = model.reconstruct(x, labels if model.config["variant"] == "supervised" else None)
+    return bool(torch.isfinite(reconstruction).all())
 
 
 def _labelled_batches(labels: torch.Tensor, config: TrainConfig, epoch: int):
