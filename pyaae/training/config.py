@@ -25,9 +25,10 @@ OPTIONAL_RATES = ("lr_reconstruction", "lr_regularization", "lr_classification",
 # (reconstruction, regularization, classification) learning rates. SGD: the paper's, classification
 # as reconstruction. Adam: rates at which the label-regularized mixture separates its classes within
 # a few MNIST epochs (tests/test_training.py), and the classification rate that did best on all of
-# MNIST: validation error after 6 epochs 15.0 % at 1e-3 against 16.1 % at 3e-3 with 100 labels, 4.70
-# against 8.99 % with 1000, 2.72 against 2.59 % with all (README, "Reproducing the paper"). Short
-# runs on a subset learn the labels faster at 3e-3 (tests/test_categorical.py).
+# MNIST with few labels: validation error after 6 epochs 15.0 % at 1e-3 against 16.1 % at 3e-3 with
+# 100 labels, 4.70 against 8.99 % with 1000, level with all labels (2.72 against 2.59 %; README,
+# "Reproducing the paper"). Short runs on a subset learn the labels faster at 3e-3
+# (tests/test_categorical.py).
 DEFAULT_RATES = {"sgd": (0.01, 0.1, 0.01), "adam": (1e-3, 1e-3, 1e-3)}
 
 

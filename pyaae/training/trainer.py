@@ -201,11 +201,10 @@ def _finite(model: Union[AAE, CategoricalAAE], x: torch.Tensor, labels: Optional
     into NaN activations: a paper-settings SGD run on MNIST did so in its 182nd step)."""
     if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
         return False
-    with torch.no_grad():
-        if isinstance(model, CategoricalAAE):
-            reconstruction = model.reconstruct(x)
-        else:
-            reconstruction = model.reconstruct(x, labels if model.config["variant"] == "supervised" else None)
+    if isinstance(model, CategoricalAAE):
+        reconstruction = model.reconstruct(x)
+    else:
+        reconstruction = model.reconstruct(x, labels if model.config["variant"] == "supervised" else None)
     return bool(torch.isfinite(reconstruction).all())
 
 
