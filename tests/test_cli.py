@@ -64,6 +64,12 @@ def test_clustering_options_reach_the_run(tmp_path) -> None:
     assert 0 <= history[0]["category_balance"] <= np.log(4)
 
 
+def test_max_grad_norm_reaches_the_run(tmp_path) -> None:
+    out = tmp_path / "clipped"
+    assert main(TRAIN + ["--max-grad-norm", "50", "--out", str(out), "--no-plots"]) == 0
+    assert json.loads((out / "config.json").read_text())["max_grad_norm"] == 50.0
+
+
 def test_sample_formats(run_dir, tmp_path) -> None:
     model = str(run_dir / "model.safetensors")
     assert main(["sample", "--model", model, "--n", "16", "--out", str(tmp_path / "s.png")]) == 0
@@ -83,6 +89,7 @@ def test_sample_formats(run_dir, tmp_path) -> None:
     (["eval", "parzen", "--samples", "missing.npy"], "not found"),
     (TRAIN + ["--variant", "clustering", "--category-balance", "-1", "--out", "unused"],
      "category_balance must be a finite number >= 0"),
+    (TRAIN + ["--max-grad-norm", "0", "--out", "unused"], "max_grad_norm must be a positive number"),
 ])
 def test_errors_are_one_clear_line(argv, message, capsys, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)

@@ -10,7 +10,7 @@ from conftest import MNIST_DIR, needs_mnist
 
 import pyaae
 from pyaae.data import load_mnist
-from pyaae.training import TrainingDiverged
+from pyaae.training import TrainingDiverged, categorical_step, step
 
 SMALL = dict(dataset="blobs", train_size=300, hidden=(64, 64), batch_size=50, progress=False)
 
@@ -128,6 +128,7 @@ def test_user_tensors_and_datasets() -> None:
     (dict(hidden=()), ValueError, "hidden must be a non-empty list"),
     (dict(resume=True), ValueError, "resume=True needs checkpoint_dir"),
     (dict(max_minutes=0), ValueError, "max_minutes must be a positive number"),
+    (dict(max_grad_norm=float("nan")), ValueError, "max_grad_norm must be a positive number"),
     (dict(dataset=torch.rand(10, 4), train_size=20), ValueError, "train_size 20 exceeds the 10"),
     (dict(dataset=torch.full((10, 4), float("nan")), train_size=None), ValueError, "NaN"),
     (dict(dataset=(torch.rand(10, 4), torch.arange(9)), train_size=None), ValueError, "labels must be integers of shape"),
@@ -163,3 +164,32 @@ def test_overflowing_activations_are_a_clear_error(monkeypatch, variant) -> None
     monkeypatch.setattr(pyaae.models.AAE, "decode", overflowing)
     with pytest.raises(TrainingDiverged, match="by epoch 1, step 5"):
         pyaae.train(**dict(SMALL, variant=variant, epochs=1))
+
+
+@pytest.mark.parametrize("variant", ["unsupervised", "semi_supervised"])
+def test_max_grad_norm_bounds_every_update(monkeypatch, variant) -> None:
+    # Without momentum an SGD step moves the parameters by the learning rate times the gradient's
+    # norm, so every phase's move over its rate is the norm the optimizer used.
+    used_norms = []
+    update = step.update
+
+    def measured(optimizer, loss, max_norm=None):
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        before = [p.detach().clone() for p in params]
+        update(optimizer, loss, max_norm)
+        move = torch.stack([(p.detach() - b).double().norm() for p, b in zip(params, before)]).norm()
+        used_norms.append(float(move) / optimizer.param_groups[0]["lr"])
+
+    monkeypatch.setattr(step, "update", measured)
+    monkeypatch.setattr(categorical_step, "update", measured)
+    config = dict(SMALL, variant=variant, optimizer="sgd", momentum_reconstruction=0.0, momentum_regularization=0.0)
+    pyaae.train(**config)
+    unclipped = used_norms[:]
+    used_norms.clear()
+    pyaae.train(**config, max_grad_norm=1e-3)
+    phases = 4 if variant == "semi_supervised" else 3
+    assert len(used_norms) == len(unclipped) == 6 * phases  # 300 examples in minibatches of 50
+    assert max(unclipped) > 10 * 1e-3, "the bound must bind for the test to mean anything"
+    assert max(used_norms) <= 1e-3 * (1 + 1e-3)
+    # The first update sees the same gradient in both runs: scaled down to the bound, or kept if shorter.
+    assert used_norms[0] == pytest.approx(min(unclipped[0], 1e-3), rel=1e-3)

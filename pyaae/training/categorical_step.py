@@ -33,7 +33,7 @@ def categorical_step(model: CategoricalAAE, optimizers: Dict[str, torch.optim.Op
     loss_rec = reconstruction_loss(model.decode(*model.encode(noisy)), x, config.reconstruction_loss, shard)
     heads = model.head_distance_cost()
     # Every rank computes the same head cost; DDP's average keeps it whole.
-    update(optimizers["reconstruction"], loss_rec if heads is None else loss_rec + heads)
+    update(optimizers["reconstruction"], loss_rec if heads is None else loss_rec + heads, config.max_grad_norm)
     # Regularization phase: prior samples (drawn for the whole minibatch, this rank's rows kept)
     # against the updated encoder's outputs, one batch per discriminator; the outputs serve the
     # encoder's update too.
@@ -49,7 +49,7 @@ def categorical_step(model: CategoricalAAE, optimizers: Dict[str, torch.optim.Op
     loss_dz, accuracy_z = adversarial_losses(
         model.style_discriminator(noisy_input(torch.cat([real_z.to(z), z.detach()]), std)), n, shard)
     loss_d = loss_dy + loss_dz
-    update(optimizers["discriminator"], loss_d)
+    update(optimizers["discriminator"], loss_d, config.max_grad_norm)
     with frozen(model.category_discriminator, model.style_discriminator):
         loss_g = fooling_loss(model.category_discriminator(noisy_input(probs, std)), shard) + \
             config.style_regularization_weight * fooling_loss(model.style_discriminator(noisy_input(z, std)), shard)
@@ -59,7 +59,7 @@ def categorical_step(model: CategoricalAAE, optimizers: Dict[str, torch.optim.Op
             loss_balance = category_balance_loss(probs, model.category_prior.probs, shard)
             loss_encoder = loss_g + config.category_balance * loss_balance
         # "generator" reports the fooling losses alone; the balance term is reported on its own.
-        update(optimizers["generator"], loss_encoder)
+        update(optimizers["generator"], loss_encoder, config.max_grad_norm)
     metrics = {"reconstruction": loss_rec.detach(), "discriminator": loss_d.detach(), "generator": loss_g.detach()}
     if loss_balance is not None:
         metrics["category_balance"] = loss_balance.detach()
@@ -72,7 +72,7 @@ def categorical_step(model: CategoricalAAE, optimizers: Dict[str, torch.optim.Op
         xl, yl = (labelled_shard.take(t) for t in labelled)
         logits = model.category_logits(noisy_input(xl, config.input_noise_std()))
         loss_c = labelled_shard.mean(F.cross_entropy, logits, yl)
-        update(optimizers["classification"], loss_c)
+        update(optimizers["classification"], loss_c, config.max_grad_norm)
         metrics["classification"] = loss_c.detach()
     return metrics
 

@@ -21,7 +21,8 @@ PRIOR_NAMES = ("gaussian", "mixture", "swiss_roll", "uniform")
 OPTIMIZERS = ("sgd", "adam")
 RECONSTRUCTION_LOSSES = ("bce", "mse")
 DEVICES_HINT = "'cpu', 'cuda' or 'cuda:N'"
-OPTIONAL_RATES = ("lr_reconstruction", "lr_regularization", "lr_classification", "head_margin", "max_minutes")
+OPTIONAL_RATES = ("lr_reconstruction", "lr_regularization", "lr_classification", "head_margin", "max_grad_norm",
+                  "max_minutes")
 # (reconstruction, regularization, classification) learning rates. SGD: the paper's, classification
 # as reconstruction. Adam: rates at which the label-regularized mixture separates its classes within
 # a few MNIST epochs (tests/test_training.py), and the classification rate that did best on all of
@@ -82,6 +83,11 @@ class TrainConfig:
             (1: the paper's). A larger weight holds z closer to its unimodal prior, leaving the class
             to y. bench/reproduce/clustering_mnist.py uses 3.
         lr_decay_epochs, lr_decay_factor: every rate is multiplied by the factor at each listed epoch.
+        max_grad_norm: every phase's gradient (over the parameters that phase updates) is scaled down
+            to this L2 norm where it is longer, before the optimizer's step (None: never; the paper
+            does not clip). Under the paper's SGD settings the reconstruction gradient, of norm 10-50
+            most of the time, can jump past 1,000 in the first epoch, and the run then blows up
+            within ten steps; bench/reproduce/parzen_mnist.py clips at 100.
         epochs, batch_size: length of training and minibatch size (the last partial batch is used).
             Under torch.distributed, batch_size is the whole minibatch: each of N ranks trains on
             its share (batch_size / N rows), so the run follows the one-process run.
@@ -126,6 +132,7 @@ class TrainConfig:
     style_regularization_weight: float = 1.0
     lr_decay_epochs: Sequence[int] = (50, 1000)
     lr_decay_factor: float = 0.1
+    max_grad_norm: Optional[float] = None
     epochs: int = 1
     batch_size: int = 100
     num_labeled: Optional[int] = None
@@ -163,7 +170,7 @@ class TrainConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         for name in ("lr_reconstruction", "lr_regularization", "lr_classification", "prior_std", "init_std",
-                     "lr_decay_factor", "head_margin", "max_minutes"):
+                     "lr_decay_factor", "head_margin", "max_grad_norm", "max_minutes"):
             if getattr(self, name) is not None or name not in OPTIONAL_RATES:
                 _positive_float(name, getattr(self, name))
         if self.num_categories is not None:

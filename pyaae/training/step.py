@@ -108,7 +108,7 @@ def train_step(model: AAE, optimizers: Dict[str, torch.optim.Optimizer], x: torc
     decoder_labels = labels if variant == "supervised" else None
     loss_rec = reconstruction_loss(model.decode(model.encode(noisy), decoder_labels), x, config.reconstruction_loss,
                                    shard)
-    update(optimizers["reconstruction"], loss_rec)
+    update(optimizers["reconstruction"], loss_rec, config.max_grad_norm)
     # Regularization phase. The codes are computed once and serve both updates (their graph through the
     # updated encoder is kept for the generator step); prior samples and codes go through the
     # discriminator as one batch.
@@ -117,11 +117,11 @@ def train_step(model: AAE, optimizers: Dict[str, torch.optim.Optimizer], x: torc
     std = config.discriminator_noise_std()
     logits = model.discriminate(noisy_input(torch.cat([real.to(fake.dtype), fake.detach()]), std), both_labels)
     loss_d, accuracy = adversarial_losses(logits, len(x), shard)
-    update(optimizers["discriminator"], loss_d)
+    update(optimizers["discriminator"], loss_d, config.max_grad_norm)
     # The encoder fools the updated discriminator; the discriminator's weights need no gradient here.
     with frozen(model.discriminator):
         loss_g = fooling_loss(model.discriminate(noisy_input(fake, std), disc_labels), shard)
-        update(optimizers["generator"], loss_g)
+        update(optimizers["generator"], loss_g, config.max_grad_norm)
     return {"reconstruction": loss_rec.detach(), "discriminator": loss_d.detach(), "generator": loss_g.detach(),
             "discriminator_accuracy": accuracy}
 
@@ -146,8 +146,11 @@ def noisy_input(x: torch.Tensor, std: float) -> torch.Tensor:
     return x + std * torch.randn_like(x) if std > 0 else x
 
 
-def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    """One optimizer step on ``loss`` (gradients of the optimizer's parameters only)."""
+def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor, max_norm: Optional[float] = None) -> None:
+    """One optimizer step on ``loss`` (gradients of the optimizer's parameters only), the gradient
+    first scaled down to L2 norm ``max_norm`` where it is longer (None: as it is)."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if max_norm is not None:
+        torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], max_norm)
     optimizer.step()
