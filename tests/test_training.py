@@ -145,8 +145,11 @@ def test_bad_configuration_fails_before_training(overrides, error, match, monkey
 
 
 def test_divergence_is_a_clear_error() -> None:
-    with pytest.raises(TrainingDiverged, match="lower the learning rates"):
-        pyaae.train(**dict(SMALL, epochs=3, lr_reconstruction=1e4, init_std=1.0))
+    unstable = dict(SMALL, epochs=3, lr_reconstruction=1e4, init_std=1.0)
+    with pytest.raises(TrainingDiverged, match="lower the learning rates, set max_grad_norm"):
+        pyaae.train(**unstable)
+    with pytest.raises(TrainingDiverged, match=r"max_grad_norm 1000000.0\); lower the learning rates or try"):
+        pyaae.train(**unstable, max_grad_norm=1e6)
 
 
 @pytest.mark.parametrize("variant", ["unsupervised", "supervised"])

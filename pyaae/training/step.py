@@ -152,5 +152,10 @@ def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor, max_norm: Optio
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if max_norm is not None:
-        torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], max_norm)
+        params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+        # A norm past float32's range (a diverged run) makes clip_grad_norm_ scale the gradient to zero, and
+        # the run would stall without a word; NaN instead lets the divergence check report it (no sync).
+        for p in params:
+            p.grad.masked_fill_(~norm.isfinite(), float("nan"))
     optimizer.step()
