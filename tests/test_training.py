@@ -148,6 +148,8 @@ def test_divergence_is_a_clear_error() -> None:
     unstable = dict(SMALL, epochs=3, lr_reconstruction=1e4, init_std=1.0)
     with pytest.raises(TrainingDiverged, match="lower the learning rates, set max_grad_norm"):
         pyaae.train(**unstable)
+    # Here the gradient's norm overflows float32: clip_grad_norm_ alone would zero every step and the
+    # run would "train" on at a constant loss.
     with pytest.raises(TrainingDiverged, match=r"max_grad_norm 1000000.0\); lower the learning rates or try"):
         pyaae.train(**unstable, max_grad_norm=1e6)
 
