@@ -153,9 +153,12 @@ def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor, max_norm: Optio
     loss.backward()
     if max_norm is not None:
         params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-        norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+        overflow = ~torch.nn.utils.clip_grad_norm_(params, max_norm).isfinite()
         # A norm past float32's range (a diverged run) makes clip_grad_norm_ scale the gradient to zero, and
-        # the run would stall without a word; NaN instead lets the divergence check report it (no sync).
-        for p in params:
-            p.grad.masked_fill_(~norm.isfinite(), float("nan"))
+        # the run would stall without a word; NaN instead lets the divergence check report it. On the CPU
+        # the flag is read for free and the fill (a pass over every gradient) runs only when needed; on a
+        # GPU reading it would wait for the device, so the fill always runs there, queued.
+        if overflow.device.type != "cpu" or overflow:
+            for p in params:
+                p.grad.masked_fill_(overflow, float("nan"))
     optimizer.step()
