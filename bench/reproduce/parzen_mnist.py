@@ -3,7 +3,7 @@ trained with the paper's settings (8-D Gaussian prior, std 5; SGD). Paper: 340 +
 
 One addition: every phase's gradient is clipped to norm 100 (``max_grad_norm``), which the paper
 does not mention. Its reconstruction gradients have norm 5-50; without the clip the paper's rates
-blew up in the first epoch for some seeds (0 and 2 of 0-3 on the CPU), where a reconstruction
+blew up in the first epoch for seeds 0, 2 and 7 of 0-7 on the CPU, where a reconstruction
 gradient jumped past 1,000."""
 import sys
 
