@@ -21,9 +21,20 @@ PYAAE_HOST_DEVICE float activate(float x, float negative_slope) {
   } else if constexpr (A == Activation::LeakyReLU) {
     return x > 0.0f ? x : x * negative_slope;
   } else if constexpr (A == Activation::Sigmoid) {
+#ifdef __CUDA_ARCH__
     return 1.0f / (1.0f + expf(-x));
+#else
+    return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(x))));
+#endif
   } else {
+#ifdef __CUDA_ARCH__
     return tanhf(x);
+#else
+    // On the host in double, rounded once (about 0.5 ulp): glibc's tanhf is off by up to 2 ulp, and
+    // through the gradient 1 - y^2 that put a 512-row bias gradient at 5x PyTorch's error (whose
+    // tanh is correctly rounded). Only the scalar paths (narrow layers, the portable GEMM) come here.
+    return static_cast<float>(std::tanh(static_cast<double>(x)));
+#endif
   }
 }
 
