@@ -79,3 +79,18 @@ def test_cuda_training_follows_the_cpu_kernels() -> None:
     keys = ("reconstruction", "discriminator", "generator")
     torch.testing.assert_close(torch.tensor([[h[k] for k in keys] for h in on_gpu.history]),
                                torch.tensor([[h[k] for k in keys] for h in on_cpu.history]), rtol=1e-3, atol=1e-4)
+
+
+def test_cuda_clipped_training_follows_the_cpu_and_reports_overflow() -> None:
+    # On a GPU the overflow-to-NaN fill after clipping runs queued on every update (the CPU reads the
+    # flag first): a binding clip must train as on the CPU, an overflowing gradient must still stop the run.
+    settings = dict(dataset="blobs", train_size=300, hidden=(64, 64), batch_size=50, epochs=2, progress=False,
+                    max_grad_norm=0.05)
+    on_gpu = pyaae.train(**settings, device="cuda")
+    on_cpu = pyaae.train(**settings, device="cpu")
+    keys = ("reconstruction", "discriminator", "generator")
+    torch.testing.assert_close(torch.tensor([[h[k] for k in keys] for h in on_gpu.history]),
+                               torch.tensor([[h[k] for k in keys] for h in on_cpu.history]), rtol=1e-3, atol=1e-4)
+    unstable = dict(settings, epochs=3, lr_reconstruction=1e4, init_std=1.0, max_grad_norm=1e6)
+    with pytest.raises(pyaae.training.TrainingDiverged, match="max_grad_norm 1000000.0"):
+        pyaae.train(**unstable, device="cuda")

@@ -60,8 +60,16 @@ def reconstruction_loss(reconstruction: torch.Tensor, x: torch.Tensor, kind: str
     log-likelihood of a Bernoulli ("bce") or, up to constants, a unit Gaussian ("mse") decoder. (A
     per-pixel mean would shrink the gradients 784-fold and stall the paper's SGD rates.)"""
     if kind == "bce":
-        return shard.per_row(F.binary_cross_entropy(reconstruction, x, reduction="sum"))
+        return shard.per_row(_bernoulli_nll(reconstruction, x))
     return shard.per_row(F.mse_loss(reconstruction, x, reduction="sum"))
+
+
+def _bernoulli_nll(p: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """-sum[x log p + (1 - x) log(1 - p)], each log floored at -100: F.binary_cross_entropy's value,
+    written out because on a GPU that function checks p's range with a device-side assert, so a
+    diverged (NaN) reconstruction would abort the whole CUDA context instead of reaching the trainer's
+    divergence check (seen on an H100). NaN here stays NaN and is reported as a divergence."""
+    return -(x * torch.log(p).clamp(min=-100.0) + (1.0 - x) * torch.log1p(-p).clamp(min=-100.0)).sum()
 
 
 def adversarial_losses(logits: torch.Tensor, n: int, shard: Shard) -> Tuple[torch.Tensor, torch.Tensor]:

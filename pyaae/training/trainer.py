@@ -167,7 +167,7 @@ def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, 
             failure = collective_failure(exc)
             if failure is not None:
                 raise failure from exc
-            # Overflowing weights or activations surface as errors inside torch ops (BCE's range check).
+            # Overflowing weights or activations can surface as errors inside torch ops (a loss's input check).
             if _finite(model, images[index], None if labels is None else labels[index]):
                 raise
             raise _diverged(epoch, step, config) from exc
