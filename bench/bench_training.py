@@ -111,7 +111,7 @@ class TorchAAE:
 
 
 def _pyaae_step(backend: str) -> Callable[[], None]:
-    config = pyaae.TrainConfig(backend=backend)
+    config = pyaae.TrainConfig(backend=backend, max_grad_norm=None)  # the PyTorch baselines do not clip
     model = pyaae.models.AAE(pyaae.priors.Gaussian(LATENT, std=PRIOR_STD), backend=backend)
     optimizers = make_optimizers(model, config)
     x = _batch()

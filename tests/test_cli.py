@@ -68,6 +68,15 @@ def test_max_grad_norm_reaches_the_run(tmp_path) -> None:
     out = tmp_path / "clipped"
     assert main(TRAIN + ["--max-grad-norm", "50", "--out", str(out), "--no-plots"]) == 0
     assert json.loads((out / "config.json").read_text())["max_grad_norm"] == 50.0
+    assert main(TRAIN + ["--max-grad-norm", "none", "--out", str(tmp_path / "unclipped"), "--no-plots"]) == 0
+    assert json.loads((tmp_path / "unclipped" / "config.json").read_text())["max_grad_norm"] is None
+
+
+def test_max_grad_norm_rejects_other_words(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(TRAIN + ["--max-grad-norm", "off", "--out", "unused"])
+    assert exit_info.value.code == 2
+    assert "--max-grad-norm: expected a number or 'none', got 'off'" in capsys.readouterr().err
 
 
 def test_sample_formats(run_dir, tmp_path) -> None:

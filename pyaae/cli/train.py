@@ -1,7 +1,7 @@
 """Train an adversarial autoencoder and write, to --out: the training checkpoint (for --resume), the
 model (model.safetensors), the history (history.json, history.csv), config.json and plots/ (codes of
 held-out images over the prior, samples, manifold walk, reconstructions, loss curves). Defaults are
-the paper's MNIST settings; MNIST is downloaded (checksums verified) unless --no-download."""
+the paper's MNIST settings (gradients clipped at norm 100); MNIST is downloaded (checksums verified) unless --no-download."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +10,7 @@ import dataclasses
 import io
 import json
 from pathlib import Path
+from typing import Optional
 
 from .._atomic import write_atomically
 from .._process_group import process_group_from_environment, rank_and_world
@@ -20,6 +21,17 @@ from ..training.config import OPTIMIZERS, PRIOR_NAMES, RECONSTRUCTION_LOSSES
 from ..training.data import heldout_data
 
 HELP = "train an AAE (the paper's MNIST settings by default); writes checkpoints, history, plots"
+
+
+def _float_or_none(text: str) -> Optional[float]:
+    """A number, or 'none' for None (an option whose default is a number but which can be turned off)."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
+
 
 # (TrainConfig field, argparse keywords). Flags for booleans are added separately.
 OPTIONS = (
@@ -53,8 +65,8 @@ OPTIONS = (
                                           "(default: 6 style stds)")),
     ("lr_decay_epochs", dict(type=int, nargs="*", help="epochs at which every rate is multiplied by the factor")),
     ("lr_decay_factor", dict(type=float)),
-    ("max_grad_norm", dict(type=float, help="scale each phase's gradient down to this L2 norm where longer "
-                                            "(None: never; 100 kept the paper's MNIST settings stable)")),
+    ("max_grad_norm", dict(type=_float_or_none, help="scale each phase's gradient down to this L2 norm where "
+                                                    "longer ('none': never, as in the paper)")),
     ("epochs", dict(type=int)),
     ("batch_size", dict(type=int)),
     ("num_labeled", dict(type=int, help="labelled variants: keep the labels of the first N examples only")),
