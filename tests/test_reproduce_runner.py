@@ -31,6 +31,7 @@ def test_resumed_run_keeps_every_invocation(tmp_path, monkeypatch) -> None:
     assert [i["command"] for i in saved["invocations"]] == ["clustering_mnist.py --epochs 1",
                                                             "clustering_mnist.py --epochs 3"]
     assert saved["command"] == "clustering_mnist.py --epochs 3" and "device cpu" in saved["machine"]
+    assert [h["epoch"] for h in saved["history"]] == [1, 2, 3] and "reconstruction" in saved["history"][0]
     assert (out / "model.safetensors").stat().st_size > 0
 
 

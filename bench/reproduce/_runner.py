@@ -1,6 +1,7 @@
 """Shared driver of the reproduction scripts: train epoch by epoch from the run's checkpoint until the
 paper's epoch count or the time budget is reached (so a run resumes where the last one stopped),
-then evaluate and write result.json beside the checkpoint."""
+then evaluate and write result.json (with the per-epoch history, which outlives the checkpoint of a
+machine that is given back) beside the checkpoint."""
 from __future__ import annotations
 
 import argparse
@@ -46,7 +47,8 @@ def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[
     result = {"paper": paper, "pyaae": evaluate(done.model.eval()), "epochs": len(history),
               "paper_epochs": args.epochs, "train_seconds": round(sum(h["seconds"] for h in history), 1),
               "machine": invocation["machine"], "versions": {"pyaae": pyaae.__version__, "torch": torch.__version__},
-              "command": invocation["command"], "invocations": [*earlier, invocation]}
+              "command": invocation["command"], "invocations": [*earlier, invocation],
+              "history": history}
     write_atomically(path, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=2)))
     print(json.dumps(result, indent=2))
     return result

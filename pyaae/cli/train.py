@@ -1,7 +1,8 @@
 """Train an adversarial autoencoder and write, to --out: the training checkpoint (for --resume), the
 model (model.safetensors), the history (history.json, history.csv), config.json and plots/ (codes of
 held-out images over the prior, samples, manifold walk, reconstructions, loss curves). Defaults are
-the paper's MNIST settings (gradients clipped at norm 100); MNIST is downloaded (checksums verified) unless --no-download."""
+the paper's MNIST settings (gradients clipped at norm 100); MNIST is downloaded (checksums verified)
+unless --no-download."""
 from __future__ import annotations
 
 import argparse
