@@ -65,11 +65,27 @@ def reconstruction_loss(reconstruction: torch.Tensor, x: torch.Tensor, kind: str
 
 
 def _bernoulli_nll(p: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """-sum[x log p + (1 - x) log(1 - p)], each log floored at -100: F.binary_cross_entropy's value,
-    written out because on a GPU that function checks p's range with a device-side assert, so a
-    diverged (NaN) reconstruction would abort the whole CUDA context instead of reaching the trainer's
-    divergence check (seen on an H100). NaN here stays NaN and is reported as a divergence."""
-    return -(x * torch.log(p).clamp(min=-100.0) + (1.0 - x) * torch.log1p(-p).clamp(min=-100.0)).sum()
+    """F.binary_cross_entropy(p, x, reduction="sum") without its range check of p: on a GPU that
+    check is a device-side assert, so a diverged (NaN) reconstruction aborted the whole CUDA context
+    instead of reaching the trainer's divergence check (seen on an H100). NaN stays NaN here."""
+    return _BernoulliNLL.apply(p, x)
+
+
+class _BernoulliNLL(torch.autograd.Function):
+    """-sum[x log p + (1 - x) log(1 - p)] with each log floored at -100 and the gradient
+    (p - x) / max(p (1 - p), 1e-12), both as PyTorch computes them. Written out with autograd, the
+    floor's zero gradient meets log's infinite one where a pixel saturates (p exactly 0 or 1), and
+    0 * inf is NaN: semi-supervised runs diverged in their 10th to 15th epoch that way."""
+
+    @staticmethod
+    def forward(ctx, p: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(p, x)
+        return -(x * torch.log(p).clamp(min=-100.0) + (1.0 - x) * torch.log1p(-p).clamp(min=-100.0)).sum()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        p, x = ctx.saved_tensors
+        return grad * (p - x) / (p * (1.0 - p)).clamp(min=1e-12), None
 
 
 def adversarial_losses(logits: torch.Tensor, n: int, shard: Shard) -> Tuple[torch.Tensor, torch.Tensor]:
