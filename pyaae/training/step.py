@@ -60,22 +60,18 @@ def reconstruction_loss(reconstruction: torch.Tensor, x: torch.Tensor, kind: str
     log-likelihood of a Bernoulli ("bce") or, up to constants, a unit Gaussian ("mse") decoder. (A
     per-pixel mean would shrink the gradients 784-fold and stall the paper's SGD rates.)"""
     if kind == "bce":
-        return shard.per_row(_bernoulli_nll(reconstruction, x))
+        return shard.per_row(_BernoulliNLL.apply(reconstruction, x))
     return shard.per_row(F.mse_loss(reconstruction, x, reduction="sum"))
 
 
-def _bernoulli_nll(p: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """F.binary_cross_entropy(p, x, reduction="sum") without its range check of p: on a GPU that
-    check is a device-side assert, so a diverged (NaN) reconstruction aborted the whole CUDA context
-    instead of reaching the trainer's divergence check (seen on an H100). NaN stays NaN here."""
-    return _BernoulliNLL.apply(p, x)
-
-
 class _BernoulliNLL(torch.autograd.Function):
-    """-sum[x log p + (1 - x) log(1 - p)] with each log floored at -100 and the gradient
-    (p - x) / max(p (1 - p), 1e-12), both as PyTorch computes them. Written out with autograd, the
-    floor's zero gradient meets log's infinite one where a pixel saturates (p exactly 0 or 1), and
-    0 * inf is NaN: semi-supervised runs diverged in their 10th to 15th epoch that way."""
+    """F.binary_cross_entropy(p, x, reduction="sum") without its range check of p, which on a GPU is
+    a device-side assert: a diverged (NaN) reconstruction aborted the whole CUDA context instead of
+    reaching the trainer's divergence check (seen on an H100); NaN stays NaN here. The value
+    -sum[x log p + (1 - x) log(1 - p)], each log floored at -100, and the gradient
+    (p - x) / max(p (1 - p), 1e-12) are PyTorch's. Not plain autograd ops: where a pixel saturates
+    (p exactly 0 or 1) the floor's zero gradient meets log's infinite one, and 0 * inf is NaN
+    (semi-supervised runs diverged in their 10th to 15th epoch that way)."""
 
     @staticmethod
     def forward(ctx, p: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
