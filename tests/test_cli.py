@@ -181,3 +181,11 @@ def test_eval_categorical_errors(evaluation, model, message, categorical_models,
     assert main(["eval", evaluation, "--model", str(categorical_models / f"{model}.safetensors")]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_missing_kernels_are_named_not_silent(monkeypatch, capsys, tmp_path) -> None:
+    monkeypatch.setattr("pyaae.cli.extension", lambda name="_C": None)
+    monkeypatch.setattr("pyaae.cli.extension_error", lambda name="_C": "pyaae._C could not be imported: gone")
+    assert main(TRAIN + ["--out", str(tmp_path / "run"), "--no-plots"]) == 0
+    err = capsys.readouterr().err
+    assert "pyaae._C could not be imported: gone" in err and "running on the PyTorch reference backend" in err

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import List, Optional
 
+from .._extension import extension, extension_error
 from . import evaluate, info, sample, train
 
 COMMANDS = {"train": train, "sample": sample, "eval": evaluate, "info": info}
@@ -28,8 +30,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Parse ``argv`` (default: sys.argv[1:]) and run the command; a user error prints one line and
     returns 2."""
     args = build_parser().parse_args(argv)
+    if args.command != "info" and extension() is None:
+        _note_missing_kernels()
     try:
         return args.run(args) or 0
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"python -m pyaae {args.command}: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _note_missing_kernels() -> None:
+    """One line on stderr: the run goes on, on the PyTorch reference backend, but the user should know.
+    The usual cause is running from the root of a source checkout after a non-editable install: Python
+    then imports the checkout's pyaae/, which holds no compiled modules."""
+    checkout = (Path(__file__).resolve().parents[2] / "setup.py").is_file()
+    hint = (" (pyaae was imported from its source checkout, which holds no build: run from another folder, "
+            "or install with 'pip install -e .')") if checkout else ""
+    print(f"python -m pyaae: note: {extension_error()}{hint}; running on the PyTorch reference backend",
+          file=sys.stderr)
