@@ -18,6 +18,7 @@ from pyaae.eval import (
     clustering_errors,
 )
 from pyaae.models import CategoricalAAE, load_model
+from pyaae.training import labelled_indices
 
 SMALL = dict(dataset="blobs", train_size=300, hidden=(64, 64), batch_size=50, progress=False)
 
@@ -35,8 +36,10 @@ def test_semi_supervised_beats_nearest_neighbour_with_1000_labels() -> None:
     train, labels = load_mnist(MNIST_DIR, "train")
     valid, valid_labels = load_mnist(MNIST_DIR, "validation")
     ours = classification_error(result.model, valid, valid_labels)
-    baseline = _nearest_neighbour_error(train[:1000], labels[:1000], valid, valid_labels)
-    assert ours < 0.8 * baseline, (ours, baseline)  # measured: 0.078 against 0.118
+    known = labelled_indices(labels[:10000], 1000)  # the examples the run kept the labels of
+    baseline = _nearest_neighbour_error(train[known], labels[known], valid, valid_labels)
+    # measured: 0.079 against 0.101 (the first 1000 images, uneven in class, gave the baseline 0.118)
+    assert ours < 0.85 * baseline, (ours, baseline)
 
 
 def test_clustering_beats_chance_by_far() -> None:
@@ -155,6 +158,7 @@ def test_dim_reduction_keeps_cluster_heads_apart() -> None:
 @pytest.mark.parametrize("overrides, match", [
     (dict(variant="semi_supervised", dataset=torch.rand(50, 10), train_size=None), "needs labels"),
     (dict(variant="semi_supervised", num_labeled=0), "num_labeled >= 1"),
+    (dict(variant="semi_supervised", num_labeled=10, labeled_selection="random"), "labeled_selection must be"),
     (dict(variant="clustering", num_categories=1), "num_categories must be an integer >= 2"),
     (dict(variant="semi_supervised", num_categories=5), "num_categories is 5"),
     (dict(variant="clustering", input_noise=-0.1), "input_noise must be a finite number >= 0"),

@@ -22,7 +22,7 @@ def test_resumed_run_keeps_every_invocation(tmp_path, monkeypatch) -> None:
     out = tmp_path / "run"
     for epochs in (1, 3):
         monkeypatch.setattr(sys, "argv", ["clustering_mnist.py", "--epochs", str(epochs)])
-        args = argparse.Namespace(data_dir=None, budget=60.0, epochs=epochs, out=out, device="cpu")
+        args = argparse.Namespace(data_dir=None, budget=60.0, epochs=epochs, out=out, device="cpu", seed=0)
         result = run(args, CONFIG, lambda model: {"categories": model.config["num_categories"]}, {"value": 1.0})
     saved = json.loads((out / "result.json").read_text())
     assert saved == result
@@ -40,7 +40,7 @@ def test_a_result_from_before_invocations_is_carried_over(tmp_path, monkeypatch)
     out.mkdir()
     (out / "result.json").write_text(json.dumps({"command": "old.py --budget 5", "machine": "m", "epochs": 0}))
     monkeypatch.setattr(sys, "argv", ["clustering_mnist.py"])
-    args = argparse.Namespace(data_dir=None, budget=60.0, epochs=1, out=out, device="cpu")
+    args = argparse.Namespace(data_dir=None, budget=60.0, epochs=1, out=out, device="cpu", seed=0)
     result = run(args, CONFIG, lambda model: {}, {})
     assert result["invocations"][0] == {"command": "old.py --budget 5", "machine": "m", "epochs_after": 0}
     assert result["invocations"][1]["epochs_after"] == 1
@@ -52,7 +52,7 @@ def test_an_unreadable_result_stops_the_run_before_training(tmp_path, monkeypatc
     out.mkdir()
     (out / "result.json").write_text(text)
     monkeypatch.setattr(sys, "argv", ["clustering_mnist.py"])
-    args = argparse.Namespace(data_dir=None, budget=60.0, epochs=1, out=out, device="cpu")
+    args = argparse.Namespace(data_dir=None, budget=60.0, epochs=1, out=out, device="cpu", seed=0)
     with pytest.raises(ValueError, match="result.json is not a result.json of this driver"):
         run(args, CONFIG, lambda model: {}, {})
     assert [p.name for p in out.iterdir()] == ["result.json"] and (out / "result.json").read_text() == text

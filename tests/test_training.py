@@ -4,6 +4,8 @@ kernels and reference follow one trajectory, runs repeat exactly and resume step
 configurations fail before training starts."""
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -102,6 +104,18 @@ def test_resume_refuses_another_architecture(tmp_path) -> None:
     pyaae.train(**SMALL, epochs=1, checkpoint_dir=tmp_path)
     with pytest.raises(ValueError, match="resume with the same settings"):
         pyaae.train(**dict(SMALL, hidden=(32, 32)), epochs=2, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_resume_names_the_settings_it_changes(tmp_path) -> None:
+    """How long, where and on what backend a run trains may change silently when it resumes; a
+    setting that changes what it computes (seed, a rate) is named in a warning."""
+    pyaae.train(**SMALL, epochs=1, checkpoint_dir=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pyaae.train(**SMALL, epochs=2, max_minutes=60, backend="reference", checkpoint_dir=tmp_path, resume=True)
+    with pytest.warns(UserWarning, match="settings its run did not use: lr_reconstruction None -> 0.5; seed 0 -> 3$"):
+        resumed = pyaae.train(**SMALL, epochs=3, seed=3, lr_reconstruction=0.5, checkpoint_dir=tmp_path, resume=True)
+    assert len(resumed.history) == 3
 
 
 def test_user_tensors_and_datasets() -> None:

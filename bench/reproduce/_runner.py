@@ -26,6 +26,8 @@ def parser(description: str, epochs: int) -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=epochs, help="the run's total epochs (the paper's by default)")
     p.add_argument("--out", type=Path, required=True, help="run folder: checkpoint, model, result.json")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0,
+                   help="initialization, shuffling, labelled subset and noise (runs of one setting differ by seed)")
     return p
 
 
@@ -35,7 +37,8 @@ def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[
     path = args.out / "result.json"
     earlier = _earlier_invocations(path)  # read first: a file it cannot read stops the run before training
     config = config.replace(data_dir=args.data_dir, checkpoint_dir=str(args.out), resume=True, device=args.device,
-                            progress=False, download=True, epochs=args.epochs, max_minutes=args.budget)
+                            progress=False, download=True, epochs=args.epochs, max_minutes=args.budget,
+                            seed=args.seed)
     done = pyaae.train(config)
     done.model.save(args.out / "model.safetensors")
     history = done.history
@@ -45,7 +48,8 @@ def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[
                   "epochs_after": len(history),
                   "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     result = {"paper": paper, "pyaae": evaluate(done.model.eval()), "epochs": len(history),
-              "paper_epochs": args.epochs, "train_seconds": round(sum(h["seconds"] for h in history), 1),
+              "paper_epochs": args.epochs, "seed": args.seed,
+              "train_seconds": round(sum(h["seconds"] for h in history), 1),
               "machine": invocation["machine"], "versions": {"pyaae": pyaae.__version__, "torch": torch.__version__},
               "command": invocation["command"], "invocations": [*earlier, invocation],
               "history": history}

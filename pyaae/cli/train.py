@@ -20,6 +20,7 @@ from ..models import CATEGORICAL_VARIANTS, VARIANTS
 from ..training import TrainConfig, TrainResult, train
 from ..training.config import OPTIMIZERS, PRIOR_NAMES, RECONSTRUCTION_LOSSES
 from ..training.data import heldout_data
+from ..training.labelled import LABELLED_SELECTIONS
 
 HELP = "train an AAE (the paper's MNIST settings by default); writes checkpoints, history, plots"
 
@@ -70,7 +71,9 @@ OPTIONS = (
                                                     "longer ('none': never, as in the paper)")),
     ("epochs", dict(type=int)),
     ("batch_size", dict(type=int)),
-    ("num_labeled", dict(type=int, help="labelled variants: keep the labels of the first N examples only")),
+    ("num_labeled", dict(type=int, help="labelled variants: keep the labels of N examples only")),
+    ("labeled_selection", dict(choices=LABELLED_SELECTIONS, help="which N: as many of each class, drawn by the "
+                                                                "seed (the paper's protocol), or the first N")),
     ("init_std", dict(type=float, help="weights from N(0, init_std^2)")),
     ("seed", dict(type=int)),
     ("device", dict(help="cpu, cuda or cuda:N")),

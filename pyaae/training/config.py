@@ -16,6 +16,7 @@ from ..models.aae import VARIANTS
 from ..models.categorical_aae import CATEGORICAL_VARIANTS
 from ..models.encoders import ENCODERS
 from ..priors import Prior
+from .labelled import LABELLED_SELECTIONS
 
 PRIOR_NAMES = ("gaussian", "mixture", "swiss_roll", "uniform")
 OPTIMIZERS = ("sgd", "adam")
@@ -94,7 +95,10 @@ class TrainConfig:
             Under torch.distributed, batch_size is the whole minibatch: each of N ranks trains on
             its share (batch_size / N rows), so the run follows the one-process run.
         num_labeled: for labelled variants, how many of the training examples keep their label (the
-            first ones; the rest are unlabeled). None: all.
+            rest are unlabeled). None: all.
+        labeled_selection: which ones: "balanced" (default; as many of each class, drawn by seed: the
+            paper's protocol, 10 of each digit for 100 labels) or "first" (the first num_labeled of
+            the set as given). pyaae.training.labelled_indices gives the indices.
         init_std: weights are drawn from N(0, init_std^2), biases zero.
         seed: seeds initialization, shuffling, prior samples and encoder noise; the same seed,
             backend and device give the same run (under torch.distributed: and the same number of
@@ -138,6 +142,7 @@ class TrainConfig:
     epochs: int = 1
     batch_size: int = 100
     num_labeled: Optional[int] = None
+    labeled_selection: str = "balanced"
     init_std: float = 0.01
     seed: int = 0
     device: str = "cpu"
@@ -162,6 +167,7 @@ class TrainConfig:
         _one_of("optimizer", self.optimizer, OPTIMIZERS)
         _one_of("reconstruction_loss", self.reconstruction_loss, RECONSTRUCTION_LOSSES)
         _one_of("backend", self.backend, ("auto", "kernels", "reference", "emu"))
+        _one_of("labeled_selection", self.labeled_selection, LABELLED_SELECTIONS)
         if not isinstance(self.prior, Prior):
             _one_of("prior", self.prior, PRIOR_NAMES, "or a pyaae.priors.Prior")
         for name in ("epochs", "batch_size"):

@@ -2,6 +2,7 @@
 safetensors file with a JSON description (written atomically by rank 0; loading unpickles nothing)."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -14,6 +15,10 @@ from ..models.checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
+# Settings that say how long, where and on what a run trains, not what it computes: a resumed run
+# may change them freely (a new time budget or epoch count, another device or backend).
+RUN_CONTROL = frozenset({"epochs", "max_minutes", "device", "backend", "checkpoint_dir", "resume", "progress",
+                         "data_dir", "download"})
 
 
 def checkpoint_path(config: TrainConfig) -> Path:
@@ -81,6 +86,7 @@ def restore_training_state(config: TrainConfig, model: AAE,
     if saved != wanted:
         raise ValueError(f"{path} was written for a model {saved}, not {wanted}: resume with the same settings "
                          "or another checkpoint_dir")
+    _warn_of_changed_settings(path, description.get("config", {}), config.to_json())
     model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     for phase, optimizer in optimizers.items():
         restored: Dict[int, dict] = {}
@@ -100,6 +106,21 @@ def restore_training_state(config: TrainConfig, model: AAE,
     if "rng.cuda" + suffix in tensors:
         torch.cuda.set_rng_state(tensors["rng.cuda" + suffix], torch.device(config.device))
     return int(description["epoch"]), list(description["history"])
+
+
+def _warn_of_changed_settings(path: Path, saved: dict, wanted: dict) -> None:
+    """A resumed run continues step for step only under its own settings; another seed, rate or noise
+    is allowed (say, a lower rate to fine-tune) but named, so that it is never a silent accident."""
+    changed = [f"{k} {saved[k]!r} -> {wanted[k]!r}" for k in sorted(wanted)
+               if k in saved and k not in RUN_CONTROL and saved[k] != wanted[k] and not _described(saved[k])]
+    if changed:
+        warnings.warn(f"resuming {path} under settings its run did not use: {'; '.join(changed)}", stacklevel=4)
+
+
+def _described(value: object) -> bool:
+    """A setting to_json could only describe ("<...>": a tensor dataset, a prior object's default repr,
+    whose address changes from process to process), so not one to compare."""
+    return isinstance(value, str) and value.startswith("<") and value.endswith(">")
 
 
 def _architecture(model_config: dict) -> dict:

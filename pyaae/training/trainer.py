@@ -16,6 +16,7 @@ from .categorical_step import categorical_step
 from .config import TrainConfig
 from .data import training_data
 from .distributed import Shard, collective_failure, collective_failures_reported, data_parallel, seed_rank_generator
+from .labelled import labelled_first
 from .state import restore_training_state, save_training_state
 from .step import make_optimizers, set_learning_rates, train_step
 
@@ -58,6 +59,8 @@ def train(config: Optional[TrainConfig] = None, **overrides: Any) -> TrainResult
 def _train(config: TrainConfig) -> TrainResult:
     prior = build_prior(config)
     images, labels = training_data(config)
+    if labels is not None and config.num_labeled is not None and _keeps_labels(config):
+        images, labels = labelled_first(images, labels, config.num_labeled, config.labeled_selection, config.seed)
     num_labels = _num_labels(config, labels, prior)
     torch.manual_seed(config.seed)
     if config.variant in CATEGORICAL_VARIANTS:
@@ -127,10 +130,16 @@ def _num_labels(config: TrainConfig, labels: Optional[torch.Tensor], prior: Prio
     return int(labels.max()) + 1
 
 
+def _keeps_labels(config: TrainConfig) -> bool:
+    """Whether the variant trains on labels (all, or num_labeled of them)."""
+    return config.variant not in ("unsupervised", "clustering") and (
+        config.variant != "dim_reduction" or config.labelled())
+
+
 def _known_labels(config: TrainConfig, labels: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-    """Labels with the unlabeled examples (all after the first num_labeled) set to -1, on the device."""
-    if labels is None or config.variant in ("unsupervised", "clustering") or (
-            config.variant == "dim_reduction" and not config.labelled()):
+    """Labels with the unlabeled examples (all after the first num_labeled, which labelled_first put
+    there) set to -1, on the device."""
+    if labels is None or not _keeps_labels(config):
         return None
     known = labels.clone()
     if config.num_labeled is not None:
