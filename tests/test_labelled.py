@@ -24,12 +24,19 @@ def test_balanced_takes_as_many_of_each_class_drawn_by_the_seed() -> None:
     assert sorted(counts.tolist()) == [10] * 5 + [11] * 5
 
 
-def test_first_all_and_too_few_of_a_class() -> None:
+def test_a_small_class_gives_all_it_has_and_the_others_share_the_rest() -> None:
+    sizes = [50, 3, 8, 40]
+    skewed = torch.cat([torch.full((n,), k) for k, n in enumerate(sizes)])
+    # 20: 5 each, class 1 has 3, so the remaining 2 go one each to two of the other three.
+    counts = torch.bincount(skewed[labelled_indices(skewed, 20)]).tolist()
+    assert counts[1] == 3 and sorted(counts) == [3, 5, 6, 6]
+    assert torch.bincount(skewed[labelled_indices(skewed, 100)]).tolist() == [49, 3, 8, 40]
+    assert torch.bincount(skewed[labelled_indices(skewed, 18)]).tolist() == [5, 3, 5, 5]
+
+
+def test_first_all_and_bad_selection() -> None:
     assert labelled_indices(LABELS, 7, "first").tolist() == list(range(7))
     assert torch.equal(labelled_indices(LABELS, 1000), torch.arange(1000))
-    skewed = torch.cat([torch.zeros(50, dtype=torch.long), torch.ones(3, dtype=torch.long)])
-    with pytest.raises(ValueError, match="asks for 5 examples of class 1, which has 3"):
-        labelled_indices(skewed, 10)
     with pytest.raises(ValueError, match="labeled_selection must be one of"):
         labelled_indices(LABELS, 10, "random")
 

@@ -16,8 +16,9 @@ def labelled_indices(labels: torch.Tensor, num_labeled: int, selection: str = "b
 
     "balanced": ``num_labeled // C`` examples of each of the C classes present, and one more from
     each of ``num_labeled % C`` classes, drawn at random by ``seed`` (so 100 labels of MNIST are 10
-    of each digit, where the first 100 training images hold 5 fives and 14 ones). "first": the first
-    ``num_labeled``. Asking for all examples or more returns every index.
+    of each digit, where the first 100 training images hold 5 fives and 14 ones); a class with fewer
+    examples than its share gives all it has and the others share the rest evenly. "first": the
+    first ``num_labeled``. Asking for all examples or more returns every index.
     """
     if selection not in LABELLED_SELECTIONS:
         raise ValueError(f"labeled_selection must be one of {LABELLED_SELECTIONS}, got {selection!r}")
@@ -27,16 +28,12 @@ def labelled_indices(labels: torch.Tensor, num_labeled: int, selection: str = "b
     if selection == "first":
         return torch.arange(num_labeled)
     labels = labels.cpu()
-    classes = torch.unique(labels)
+    classes, sizes = torch.unique(labels, return_counts=True)
     generator = torch.Generator().manual_seed(seed * 1_000_003 + 104_729)
-    per_class = torch.full((len(classes),), num_labeled // len(classes), dtype=torch.long)
-    per_class[torch.randperm(len(classes), generator=generator)[:num_labeled % len(classes)]] += 1
+    quota = _even_quota(sizes, num_labeled, generator)
     chosen = []
-    for label, count in zip(classes.tolist(), per_class.tolist()):
+    for label, count in zip(classes.tolist(), quota.tolist()):
         members = torch.nonzero(labels == label).flatten()
-        if count > len(members):
-            raise ValueError(f"num_labeled {num_labeled} asks for {count} examples of class {label}, which has "
-                             f"{len(members)}: lower num_labeled or set labeled_selection='first'")
         chosen.append(members[torch.randperm(len(members), generator=generator)[:count]])
     return torch.sort(torch.cat(chosen)).values
 
@@ -50,3 +47,21 @@ def labelled_first(images: torch.Tensor, labels: torch.Tensor, num_labeled: int,
     rest[chosen] = False
     order = torch.cat([chosen, torch.nonzero(rest).flatten()])
     return images[order], labels[order]
+
+
+def _even_quota(sizes: torch.Tensor, total: int, generator: torch.Generator) -> torch.Tensor:
+    """How many of each class to take: ``total`` (below ``sizes.sum()``) spread as evenly as the
+    class sizes allow, the indivisible remainder one each to classes in an order drawn at random."""
+    order = torch.randperm(len(sizes), generator=generator)
+    quota = torch.zeros_like(sizes)
+    left = total
+    while left > 0:
+        open_classes = order[quota[order] < sizes[order]]
+        share = left // len(open_classes)
+        if share == 0:
+            quota[open_classes[:left]] += 1
+            break
+        add = torch.clamp(sizes[open_classes] - quota[open_classes], max=share)
+        quota[open_classes] += add
+        left -= int(add.sum())
+    return quota
