@@ -54,7 +54,8 @@ OPTIONS = (
     ("momentum_regularization", dict(type=float)),
     ("lr_classification", dict(type=float, help="labelled categorical variants: default 0.01 with sgd, 1e-3 "
                                                 "with adam")),
-    ("num_categories", dict(type=int, help="categorical variants: default 10 (semi_supervised), 16 (clustering)")),
+    ("num_categories", dict(type=int, help="categorical variants: default 10 (semi_supervised and labelled "
+                                           "dim_reduction), 16 (clustering), 20 (unsupervised dim_reduction)")),
     ("input_noise", dict(type=float, help="std of noise on the encoder input (default 0.3 for the categorical "
                                           "variants, else 0)")),
     ("discriminator_noise", dict(type=float, help="std of noise on every discriminator input (default 0.3 for "
