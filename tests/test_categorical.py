@@ -29,16 +29,18 @@ def _nearest_neighbour_error(x_train, y_train, x_test, y_test) -> float:
 
 @needs_mnist
 def test_semi_supervised_beats_nearest_neighbour_with_1000_labels() -> None:
-    # On a 10,000-image subset, 6 epochs learn the labels faster at classification rate 3e-3 than at
-    # the default 1e-3 (validation error 7.8 % against 10.7 %), which does better on all of MNIST.
+    # 8 epochs on a 10,000-image subset at the default classification rate. Validation error of seed
+    # 0, epochs 5-10: 0.086 0.081 0.069 0.075 0.077 0.073 with 2 threads, 0.081 0.077 0.070 0.069
+    # 0.075 0.068 with 1; at rate 3e-3 it bounced (0.073, 0.092, 0.073 over epochs 5-7), and its
+    # epoch 6 (0.095 with 2 threads) missed the margin below.
     result = pyaae.train(data_dir=MNIST_DIR, variant="semi_supervised", train_size=10000, num_labeled=1000,
-                         epochs=6, optimizer="adam", lr_classification=3e-3, progress=False)
+                         epochs=8, optimizer="adam", progress=False)
     train, labels = load_mnist(MNIST_DIR, "train")
     valid, valid_labels = load_mnist(MNIST_DIR, "validation")
     ours = classification_error(result.model, valid, valid_labels)
     known = labelled_indices(labels[:10000], 1000)  # the examples the run kept the labels of
     baseline = _nearest_neighbour_error(train[known], labels[known], valid, valid_labels)
-    # measured: 0.079 against 0.101 (the first 1000 images, uneven in class, gave the baseline 0.118)
+    # measured: 0.075 against 0.101 (the first 1000 images, uneven in class, gave the baseline 0.118)
     assert ours < 0.85 * baseline, (ours, baseline)
 
 
@@ -136,7 +138,7 @@ def test_variants_train_save_load_and_plot(variant: str, num_labeled, tmp_path) 
 
 def test_dim_reduction_keeps_cluster_heads_apart() -> None:
     images, labels = pyaae.data.blobs(1000)
-    # 40 steps: classification rate 3e-3, as in the semi-supervised test above (1e-3: 69.5 % error).
+    # 40 steps: classification rate 3e-3 (1e-3: 69.5 % error).
     result = pyaae.train(dataset=(images, labels), variant="dim_reduction", num_labeled=300, prior_std=1.0,
                          hidden=(64, 64), epochs=4, optimizer="adam", lr_classification=3e-3, progress=False)
     model = result.model
