@@ -54,8 +54,8 @@ def test_the_paper_recipe_is_the_default() -> None:
 def test_balance_keeps_the_encoder_from_collapsing_onto_one_cluster(variant: str) -> None:
     """Blobs, 8 clusters, 5 epochs: without the term every image lands in one cluster (measured,
     with 1 and 2 threads; the unsupervised dim_reduction likewise, and on MNIST in its first epoch);
-    with it, 5 clusters (clustering) and 7 (dim_reduction) hold 4 % or more of the images each
-    (measured)."""
+    with it, 5 clusters (clustering) and 7 (dim_reduction, at 1 thread) hold 4 % or more of the
+    images each (measured)."""
     images, labels = pyaae.data.blobs(1000)
     used = {}
     for balance in (0.0, 1.0):

@@ -21,7 +21,7 @@ def main() -> None:
     # Rates divided by 10 after epoch 6: at constant rates the encoder slowly loses the regularization
     # game (generator loss 1.42 after 7 epochs, 2.99 after 47) and the test error grows (7-9 % after
     # 6 epochs, 11.92 % after 47); with the drop the generator loss held 1.42-1.46 to epoch 18.
-    # Unsupervised, the encoder put every image in one of the 20 categories in the first epoch (GAN
+    # Unsupervised, the encoder put every image in one category of the 20 in the first epoch (GAN
     # mode collapse, as in clustering): the clustering recipe's balance term and style weight.
     unsupervised = dict(category_balance=1.0, style_regularization_weight=3.0) if labels is None else {}
     config = pyaae.TrainConfig(variant="dim_reduction", num_labeled=labels, prior_std=1.0, optimizer="adam",
