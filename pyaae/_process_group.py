@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import time
 from typing import Iterator, List, Tuple
 
 import torch
@@ -66,6 +67,28 @@ def barrier() -> None:
         torch.distributed.barrier()
 
 
+# Long enough for a descheduled worker thread on a loaded machine to run again (time slices are
+# milliseconds); the CLI pays it once per run.
+_SETTLE_SECONDS = 0.25
+
+
+def finish_collectives() -> None:
+    """Before a rank leaves the default group for good: wait for every rank, then give gloo's
+    worker threads time to free the finished collectives.
+
+    Under torch 2.13 DistributedDataParallel keeps the gloo group alive past
+    ``destroy_process_group``, so its worker threads outlive it and free the last collectives'
+    tensors in their own time (their Python objects with them). A worker that does so once the
+    interpreter has begun to shut down cannot take the GIL and the process aborts (SIGABRT,
+    "terminate called without an active exception"): one torchrun run in 30-60 under CPU load,
+    a worker found in ``~AsyncBarrierWork`` -> ``THPVariable_dealloc`` -> ``take_gil`` in the core.
+    The pause, which releases the GIL, lets them finish first.
+    """
+    if rank_and_world()[1] > 1:
+        torch.distributed.barrier()
+        time.sleep(_SETTLE_SECONDS)
+
+
 @contextlib.contextmanager
 def process_group_from_environment(device: str, timeout_seconds: float) -> Iterator[str]:
     """For the CLI under torchrun (WORLD_SIZE > 1 in the environment): the default process group
@@ -83,5 +106,8 @@ def process_group_from_environment(device: str, timeout_seconds: float) -> Itera
                                          timeout=datetime.timedelta(seconds=timeout_seconds))
     try:
         yield device
+        # Skipped when the body raised, so that a failing rank does not wait out the timeout for
+        # peers that will never arrive.
+        finish_collectives()
     finally:
         torch.distributed.destroy_process_group()

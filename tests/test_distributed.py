@@ -35,9 +35,7 @@ def _rank_entry(rank: int, store: str, out: str, job: Callable[..., Any], args: 
                             timeout=datetime.timedelta(seconds=120))
     try:
         torch.save(job(*args), f"{out}.{rank}")
-        # Both ranks finish before either tears gloo down: a rank that exits while its peer is still
-        # in teardown once aborted the peer (SIGABRT, "terminate called without an active exception").
-        dist.barrier()
+        pyaae.training.finish_collectives()
     finally:
         dist.destroy_process_group()
 
