@@ -98,7 +98,7 @@ def test_sample_formats(run_dir, tmp_path) -> None:
     (["eval", "parzen", "--samples", "missing.npy"], "not found"),
     (TRAIN + ["--variant", "clustering", "--category-balance", "-1", "--out", "unused"],
      "category_balance must be a finite number >= 0"),
-    (TRAIN + ["--max-grad-norm", "0", "--out", "unused"], "max_grad_norm must be a positive number"),
+    (TRAIN + ["--max-grad-norm", "0", "--out", "unused"], "max_grad_norm must be a positive finite number"),
 ])
 def test_errors_are_one_clear_line(argv, message, capsys, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)

@@ -1,7 +1,10 @@
 """Shared driver of the reproduction scripts: train epoch by epoch from the run's checkpoint until the
 paper's epoch count or the time budget is reached (so a run resumes where the last one stopped),
 then evaluate and write result.json (with the per-epoch history, which outlives the checkpoint of a
-machine that is given back) beside the checkpoint."""
+machine that is given back) beside the checkpoint. The test set is read once, when the run has
+reached its --epochs; an unfinished run is evaluated on the validation split only, and each such
+evaluation is kept in result.json's "validation" list (the record that settings and epochs are
+chosen on)."""
 from __future__ import annotations
 
 import argparse
@@ -31,11 +34,13 @@ def parser(description: str, epochs: int) -> argparse.ArgumentParser:
     return p
 
 
-def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[[torch.nn.Module], Dict],
+def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[[torch.nn.Module, bool], Dict],
         paper: Dict) -> Dict:
-    """Train under ``config`` within args.budget minutes (resuming), evaluate, write and print the result."""
+    """Train under ``config`` within args.budget minutes (resuming), evaluate (``evaluate(model, finished)``:
+    the test set only when finished), write and print the result."""
     path = args.out / "result.json"
     earlier = _earlier_invocations(path)  # read first: a file it cannot read stops the run before training
+    validations = _earlier_validations(path)
     config = config.replace(data_dir=args.data_dir, checkpoint_dir=str(args.out), resume=True, device=args.device,
                             progress=False, download=True, epochs=args.epochs, max_minutes=args.budget,
                             seed=args.seed)
@@ -47,11 +52,17 @@ def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[
                              f"device {args.device}".replace("  ", " "),
                   "epochs_after": len(history),
                   "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    result = {"paper": paper, "pyaae": evaluate(done.model.eval()), "epochs": len(history),
+    finished = len(history) >= args.epochs
+    scores = evaluate(done.model.eval(), finished)
+    if not finished:
+        validations = [v for v in validations if v["epoch"] != len(history)] + [{"epoch": len(history), **scores}]
+    result = {"paper": paper, "pyaae": scores if finished else None, "finished": finished,
+              "validation": validations, "epochs": len(history),
               "paper_epochs": args.epochs, "seed": args.seed,
               "train_seconds": round(sum(h["seconds"] for h in history), 1),
               "machine": invocation["machine"], "versions": {"pyaae": pyaae.__version__, "torch": torch.__version__},
-              "command": invocation["command"], "invocations": [*earlier, invocation],
+              "command": invocation["command"], "recipe": config.to_json(),
+              "invocations": [*earlier, invocation],
               "history": history}
     write_atomically(path, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=2)))
     print(json.dumps(result, indent=2))
@@ -72,3 +83,10 @@ def _earlier_invocations(path: Path) -> List[Dict]:
         raise ValueError(f"{path} is not a result.json of this driver ({type(error).__name__}: {error}); move it "
                          f"aside to resume the run with a fresh record") from error
 
+
+
+def _earlier_validations(path: Path) -> List[Dict]:
+    """The validation evaluations of the run's earlier invocations (none before they were recorded)."""
+    if not path.is_file():
+        return []
+    return list(json.loads(path.read_text()).get("validation", []))

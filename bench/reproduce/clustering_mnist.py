@@ -24,8 +24,12 @@ def main() -> None:
                                hidden=tuple(args.hidden), optimizer="adam", category_balance=1.0,
                                style_regularization_weight=3.0)
 
-    def evaluate(model):
+    def evaluate(model, finished):
         valid, valid_labels = load_mnist(args.data_dir, "validation")
+        if not finished:  # clusters labelled on one half of the validation split, scored on the other
+            half = len(valid) // 2
+            errors = clustering_errors(model, valid[:half], valid_labels[:half], valid[half:], valid_labels[half:])
+            return {f"validation_{rule}": round(100 * error, 2) for rule, error in errors.items()}
         test, test_labels = load_mnist(args.data_dir, "test")
         errors = clustering_errors(model, valid, valid_labels, test, test_labels)
         return {rule: round(100 * error, 2) for rule, error in errors.items()}

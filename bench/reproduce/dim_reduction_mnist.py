@@ -27,12 +27,19 @@ def main() -> None:
     config = pyaae.TrainConfig(variant="dim_reduction", num_labeled=labels, prior_std=1.0, optimizer="adam",
                                lr_decay_epochs=(6,), **unsupervised)
 
-    def evaluate(model):
+    def evaluate(model, finished):
+        valid, valid_labels = load_mnist(args.data_dir, "validation")
+        if not finished:  # the validation split alone (clusters labelled on one half, scored on the other)
+            pyaae.viz.plot_codes(model, valid[:5000], valid_labels[:5000], path=args.out / "codes.png")
+            if labels is not None:
+                return {"validation_error_percent": round(100 * classification_error(model, valid, valid_labels), 2)}
+            half = len(valid) // 2
+            errors = clustering_errors(model, valid[:half], valid_labels[:half], valid[half:], valid_labels[half:])
+            return {f"validation_{rule}_rule_error_percent": round(100 * error, 2) for rule, error in errors.items()}
         test, test_labels = load_mnist(args.data_dir, "test")
         pyaae.viz.plot_codes(model, test[:5000], test_labels[:5000], path=args.out / "codes.png")
         if labels is not None:
             return {"error_percent": round(100 * classification_error(model, test, test_labels), 2)}
-        valid, valid_labels = load_mnist(args.data_dir, "validation")
         errors = clustering_errors(model, valid, valid_labels, test, test_labels)
         return {f"{rule}_rule_error_percent": round(100 * error, 2) for rule, error in errors.items()}
 

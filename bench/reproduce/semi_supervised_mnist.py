@@ -23,7 +23,10 @@ def main() -> None:
     config = pyaae.TrainConfig(variant="semi_supervised", num_labeled=labels, latent_dim=10, prior_std=1.0,
                                optimizer="adam")
 
-    def evaluate(model):
+    def evaluate(model, finished):
+        if not finished:
+            valid, valid_labels = load_mnist(args.data_dir, "validation")
+            return {"validation_error_percent": round(100 * classification_error(model, valid, valid_labels), 2)}
         test, test_labels = load_mnist(args.data_dir, "test")
         return {"error_percent": round(100 * classification_error(model, test, test_labels), 2)}
 

@@ -78,19 +78,69 @@ void gemm_empty_reduction(const GemmProblem& p) {
   if (p.row_sums != nullptr) std::fill(p.row_sums, p.row_sums + p.m, 0.0f);
 }
 
-void run_gemm(const GemmProblem& p, int num_threads) {
+// Multiplies rows [r0, r1), columns [c0, c1) of c (leading dimension ldc) by their dropout factors:
+// the epilogue of a forward slice, run by the thread that computed the slice while it is in cache.
+void apply_dropout(const Dropout& d, float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  if (!dropout_active(d)) return;
+  const float scale = dropout_scale(d);
+  for (int64_t r = r0; r < r1; ++r) {
+    float* row = c + r * ldc;
+    PhiloxWords words{};
+    for (int64_t col = c0; col < c1; ++col) {
+      if (col == c0 || (col & 3) == 0) words = dropout_words(d, r, col);
+      row[col] *= dropout_factor(words.w[col & 3], d.p, scale);
+    }
+  }
+}
+
+// Runs p; a forward problem also takes its dropout (inactive for the backward GEMMs).
+void run_gemm(const GemmProblem& p, int num_threads, const Dropout& dropout = Dropout{}) {
   if (p.m == 0 || p.n == 0) return;
   if (p.k == 0) {
     gemm_empty_reduction(p);
+    apply_dropout(dropout, p.c, p.ldc, 0, p.m, 0, p.n);
     return;
   }
   const cpu::GemmTileFn tile = current_gemm();
   const double flops = product_flops(p.m, p.n, p.k);
   if (p.n >= p.m) {
-    split_over_threads(p.n, kColumnAlign, flops, num_threads, [&](int64_t b, int64_t e) { tile(p, 0, p.m, b, e); });
+    split_over_threads(p.n, kColumnAlign, flops, num_threads, [&](int64_t b, int64_t e) {
+      tile(p, 0, p.m, b, e);
+      apply_dropout(dropout, p.c, p.ldc, 0, p.m, b, e);
+    });
   } else {
-    split_over_threads(p.m, kRowAlign, flops, num_threads, [&](int64_t b, int64_t e) { tile(p, b, e, 0, p.n); });
+    split_over_threads(p.m, kRowAlign, flops, num_threads, [&](int64_t b, int64_t e) {
+      tile(p, b, e, 0, p.n);
+      apply_dropout(dropout, p.c, p.ldc, b, e, 0, p.n);
+    });
   }
+}
+
+// A Philox block costs about as much as this many flops of GEMM, for the thread split of mask passes.
+constexpr double kFlopsPerMaskElement = 16.0;
+
+// g.dropout_scratch = G = dL/d(pre-activation) through the dropout mask and the activation; returns
+// the arguments of the same backward pass with G as its gradient and neither dropout nor activation.
+LinearBackwardArgs form_dropout_grad(const LinearBackwardArgs& g) {
+  const Dropout& d = g.dropout;
+  const float scale = dropout_scale(d);
+  dispatch_activation(g.activation, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    const double flops = kFlopsPerMaskElement * static_cast<double>(g.batch) * static_cast<double>(g.out_features);
+    split_over_threads(g.batch, kRowAlign, flops, g.num_threads, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t row = r * g.out_features;
+        PhiloxWords words{};
+        for (int64_t col = 0; col < g.out_features; ++col) {
+          if ((col & 3) == 0) words = dropout_words(d, r, col);
+          const float factor = dropout_factor(words.w[col & 3], d.p, scale);
+          g.dropout_scratch[row + col] =
+              dropout_grad<A>(g.grad_y[row + col], g.y[row + col], factor, d.p, g.negative_slope);
+        }
+      }
+    });
+  });
+  return after_dropout_grad(g);
 }
 
 // grad_bias: sum over the batch of grad_y * act'(y), accumulated in double like the fused GEMM path.
@@ -147,15 +197,22 @@ void narrow_backward(const LinearBackwardArgs& g) {
 
 void linear_forward_cpu(const LinearForwardArgs& f) {
   if (!is_narrow(f.batch, f.in_features, f.out_features)) {
-    run_gemm(forward_problem(f), f.num_threads);
+    run_gemm(forward_problem(f), f.num_threads, f.dropout);
     return;
   }
   const cpu::NarrowKernels narrow = current_narrow();
   split_over_threads(f.batch, kRowAlign, product_flops(f.batch, f.in_features, f.out_features), f.num_threads,
-                     [&](int64_t b, int64_t e) { narrow.forward(f, b, e); });
+                     [&](int64_t b, int64_t e) {
+                       narrow.forward(f, b, e);
+                       apply_dropout(f.dropout, f.y, f.out_features, b, e, 0, f.out_features);
+                     });
 }
 
 void linear_backward_cpu(const LinearBackwardArgs& g) {
+  if (dropout_active(g.dropout) && g.batch > 0 && g.out_features > 0) {
+    linear_backward_cpu(form_dropout_grad(g));
+    return;
+  }
   if (is_narrow(g.batch, g.in_features, g.out_features)) {
     narrow_backward(g);
     return;

@@ -9,7 +9,7 @@ namespace {
 
 // The fields a layer's pass takes from the layer and the stack, alike for forward and backward.
 template <class LayerArgs, class StackArgs>
-void set_layer_fields(LayerArgs& args, const MlpLayer& layer, const StackArgs& stack) {
+void set_layer_fields(LayerArgs& args, const MlpLayer& layer, const StackArgs& stack, size_t index) {
   args.batch = stack.batch;
   args.in_features = layer.in_features;
   args.out_features = layer.out_features;
@@ -20,6 +20,8 @@ void set_layer_fields(LayerArgs& args, const MlpLayer& layer, const StackArgs& s
   args.allow_tf32 = stack.allow_tf32;
   args.workspace = stack.workspace;
   args.workspace_floats = stack.workspace_floats;
+  args.dropout = Dropout{layer.dropout, stack.dropout_seed, stack.dropout_step,
+                         stack.dropout_layer + static_cast<uint32_t>(index)};
 }
 
 }  // namespace
@@ -33,7 +35,7 @@ void mlp_forward(const MlpForwardArgs& f, LinearForwardFn layer_forward) {
     args.weight = layer.weight;
     args.bias = layer.bias;
     args.y = f.outputs[i];
-    set_layer_fields(args, layer, f);
+    set_layer_fields(args, layer, f, i);
     layer_forward(args);
     input = f.outputs[i];
   }
@@ -72,7 +74,8 @@ void mlp_backward(const MlpBackwardArgs& g, LinearBackwardFn layer_backward) {
     args.grad_x = i == 0 ? g.grad_x : (i > floor ? hidden[i % 2] : nullptr);
     args.grad_weight = g.grad_weights[i];
     args.grad_bias = g.grad_biases[i];
-    set_layer_fields(args, layer, g);
+    set_layer_fields(args, layer, g, static_cast<size_t>(i));
+    args.dropout_scratch = g.dropout_scratch;
     layer_backward(args);
     grad_out = args.grad_x;
   }

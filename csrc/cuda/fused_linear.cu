@@ -269,6 +269,29 @@ __global__ void bias_grad_kernel(const float* grad_y, const float* y, int64_t ba
   grad_bias[o] = static_cast<float>(sum);
 }
 
+// Dropout on the forward output, in place: one thread per element (pyaae/dropout.h).
+__global__ void dropout_forward_kernel(float* y, int64_t elements, int64_t out_features, Dropout d) {
+  const int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (e >= elements) return;
+  y[e] *= dropout_factor_at(d, e / out_features, e % out_features);
+}
+
+// scratch = G = dL/d(pre-activation) through the regenerated mask and the activation.
+template <Activation Grad>
+__global__ void dropout_grad_kernel(const float* grad_y, const float* y, int64_t elements, int64_t out_features,
+                                    Dropout d, float negative_slope, float* scratch) {
+  const int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (e >= elements) return;
+  const float factor = dropout_factor_at(d, e / out_features, e % out_features);
+  scratch[e] = dropout_grad<Grad>(grad_y[e], y[e], factor, d.p, negative_slope);
+}
+
+constexpr int kElementwiseThreads = 256;
+
+dim3 elementwise_grid(int64_t elements) {
+  return dim3(static_cast<unsigned>((elements + kElementwiseThreads - 1) / kElementwiseThreads));
+}
+
 int multiprocessor_count() {
 #if defined(PYAAE_CUDA_EMULATION)
   // No device to ask. A small count makes the emulator's small test shapes take the same paths
@@ -404,11 +427,30 @@ int64_t linear_workspace_floats_cuda(int64_t batch, int64_t in_features, int64_t
 }
 
 void linear_forward_cuda(const LinearForwardArgs& args) {
-  launch_gemm(forward_problem(args), args.workspace, args.workspace_floats, static_cast<cudaStream_t>(args.stream));
+  auto s = static_cast<cudaStream_t>(args.stream);
+  launch_gemm(forward_problem(args), args.workspace, args.workspace_floats, s);
+  const int64_t elements = args.batch * args.out_features;
+  if (dropout_active(args.dropout) && elements > 0) {
+    PYAAE_LAUNCH(dropout_forward_kernel, elementwise_grid(elements), dim3(kElementwiseThreads), 0, s, args.y, elements,
+                 args.out_features, args.dropout);
+    check_launch("fused linear dropout kernel");
+  }
 }
 
 void linear_backward_cuda(const LinearBackwardArgs& args) {
   auto s = static_cast<cudaStream_t>(args.stream);
+  const int64_t elements = args.batch * args.out_features;
+  if (dropout_active(args.dropout) && elements > 0) {
+    // G is formed once, then both GEMMs read it as a plain (identity-activation) gradient.
+    dispatch_activation(args.activation, [&](auto g) {
+      auto kernel = &dropout_grad_kernel<decltype(g)::value>;
+      PYAAE_LAUNCH(kernel, elementwise_grid(elements), dim3(kElementwiseThreads), 0, s, args.grad_y, args.y, elements,
+                   args.out_features, args.dropout, args.negative_slope, args.dropout_scratch);
+    });
+    check_launch("fused linear dropout-gradient kernel");
+    linear_backward_cuda(after_dropout_grad(args));
+    return;
+  }
   // The two GEMMs run one after the other on one stream, so they can share the workspace.
   if (args.grad_x != nullptr) launch_gemm(grad_x_problem(args), args.workspace, args.workspace_floats, s);
   const bool fused_bias = args.grad_weight != nullptr && args.in_features > 0;

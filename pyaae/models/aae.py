@@ -4,29 +4,44 @@ whose discriminator also sees the label as one-hot with an extra "unlabeled" slo
 whose decoder sees the one-hot label so that the code keeps the style only."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._dropout import check_probability
 from ..nn import FusedMLP
 from ..priors import Prior
 from .encoders import ENCODERS, make_encoder
 from .persistence import SavedModel
 
 VARIANTS = ("unsupervised", "label_regularized", "supervised")
+NETWORKS = ("encoder", "decoder", "discriminator")
+
+
+def network_dropouts(dropout: Sequence[float]) -> Tuple[float, float, float]:
+    """(encoder, decoder, discriminator) dropout probabilities, checked."""
+    if not isinstance(dropout, (list, tuple)) or len(dropout) != len(NETWORKS):
+        raise ValueError(f"dropout must give one probability per network {NETWORKS}, got {dropout!r}")
+    return tuple(check_probability(p, f"dropout of the {name}") for p, name in zip(dropout, NETWORKS))
 
 
 class AAE(SavedModel, nn.Module):
     """An adversarial autoencoder. Networks are FusedMLPs (ReLU hidden layers) initialized from
-    N(0, init_std^2) with zero biases, as in the paper (init_std 0.01)."""
+    N(0, init_std^2) with zero biases, as in the paper (init_std 0.01).
+
+    ``dropout``: (encoder, decoder, discriminator) probabilities of dropout on every hidden layer's
+    output while training (0: none). ``encoder_noise_scale``: the gaussian encoder's noise scale
+    (see GaussianEncoder)."""
 
     def __init__(self, prior: Prior, input_dim: int = 784, latent_dim: Optional[int] = None,
                  variant: str = "unsupervised", encoder: str = "deterministic", hidden: Sequence[int] = (1000, 1000),
                  num_labels: Optional[int] = None, noise_dim: int = 8, init_std: float = 0.01,
-                 backend: str = "auto") -> None:
+                 backend: str = "auto", dropout: Sequence[float] = (0.0, 0.0, 0.0),
+                 encoder_noise_scale: float = 1.0) -> None:
         super().__init__()
+        dropout = network_dropouts(dropout)
         if not isinstance(prior, Prior):
             raise TypeError(f"prior must be a pyaae.priors.Prior, got {type(prior).__name__}")
         if variant not in VARIANTS:
@@ -46,13 +61,15 @@ class AAE(SavedModel, nn.Module):
         self.prior = prior
         self.config = {"input_dim": int(input_dim), "latent_dim": int(latent_dim), "variant": variant,
                        "encoder": encoder, "hidden": hidden, "num_labels": num_labels, "noise_dim": int(noise_dim),
-                       "init_std": float(init_std), "backend": backend}
+                       "init_std": float(init_std), "backend": backend, "dropout": list(dropout),
+                       "encoder_noise_scale": float(encoder_noise_scale)}
         label_slots = num_labels if variant == "supervised" else 0
         disc_slots = num_labels + 1 if variant == "label_regularized" else 0
-        self.encoder = make_encoder(encoder, input_dim, latent_dim, hidden, noise_dim, backend)
+        self.encoder = make_encoder(encoder, input_dim, latent_dim, hidden, noise_dim, backend, dropout[0],
+                                    encoder_noise_scale)
         self.decoder = FusedMLP([latent_dim + label_slots, *reversed(hidden), input_dim], out_activation="sigmoid",
-                                backend=backend)
-        self.discriminator = FusedMLP([latent_dim + disc_slots, *hidden, 1], backend=backend)
+                                backend=backend, dropout=dropout[1])
+        self.discriminator = FusedMLP([latent_dim + disc_slots, *hidden, 1], backend=backend, dropout=dropout[2])
         for name, parameter in self.named_parameters():
             if name.endswith("weight"):
                 nn.init.normal_(parameter, 0.0, init_std)

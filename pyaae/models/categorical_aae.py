@@ -15,6 +15,7 @@ from torch import nn
 
 from ..nn import FusedLinear, FusedMLP
 from ..priors import Categorical, Prior
+from .aae import network_dropouts
 from .persistence import SavedModel
 
 CATEGORICAL_VARIANTS = ("semi_supervised", "clustering", "dim_reduction")
@@ -23,12 +24,15 @@ CATEGORICAL_VARIANTS = ("semi_supervised", "clustering", "dim_reduction")
 class CategoricalAAE(SavedModel, nn.Module):
     """Encoder trunk (ReLU FusedMLP) with a softmax head of ``num_categories`` and a linear style
     head of the style prior's dimension; decoder from (one-hot or soft y, z) with sigmoid output;
-    two discriminators. Weights from N(0, init_std^2), biases zero."""
+    two discriminators. Weights from N(0, init_std^2), biases zero. ``dropout``: (encoder, decoder,
+    discriminators) probabilities of dropout on every hidden layer's output while training."""
 
     def __init__(self, style_prior: Prior, num_categories: int, input_dim: int = 784,
                  variant: str = "semi_supervised", hidden: Sequence[int] = (1000, 1000), init_std: float = 0.01,
-                 backend: str = "auto", labelled: Optional[bool] = None, head_margin: Optional[float] = None) -> None:
+                 backend: str = "auto", labelled: Optional[bool] = None, head_margin: Optional[float] = None,
+                 dropout: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
         super().__init__()
+        encoder_p, decoder_p, discriminator_p = network_dropouts(dropout)
         if not isinstance(style_prior, Prior):
             raise TypeError(f"style_prior must be a pyaae.priors.Prior, got {type(style_prior).__name__}")
         if variant not in CATEGORICAL_VARIANTS:
@@ -42,20 +46,22 @@ class CategoricalAAE(SavedModel, nn.Module):
         self.category_prior = Categorical(torch.full((num_categories,), 1.0 / num_categories))
         self.config = {"input_dim": int(input_dim), "latent_dim": style_prior.dim, "num_categories": num_categories,
                        "variant": variant, "hidden": hidden, "init_std": float(init_std), "backend": backend,
-                       "labelled": variant == "semi_supervised" if labelled is None else bool(labelled)}
+                       "labelled": variant == "semi_supervised" if labelled is None else bool(labelled),
+                       "dropout": [encoder_p, decoder_p, discriminator_p]}
         self.config["num_labels"] = num_categories if self.config["labelled"] else None
         if variant == "dim_reduction":
             # Default margin: 6 style standard deviations, so that clusters of styles barely overlap.
             spread = float(style_prior.sample(4096, seed=0).std(0).mean())
             self.config["head_margin"] = float(head_margin) if head_margin is not None else 6.0 * spread
-        self.trunk = FusedMLP([input_dim, *hidden], out_activation="relu", backend=backend)
+        self.trunk = FusedMLP([input_dim, *hidden], out_activation="relu", backend=backend, dropout=encoder_p,
+                              out_dropout=encoder_p)
         self.category_head = FusedLinear(hidden[-1], num_categories, backend=backend)
         self.style_head = FusedLinear(hidden[-1], style_prior.dim, backend=backend)
         reduced = variant == "dim_reduction"
         self.decoder = FusedMLP([(0 if reduced else num_categories) + style_prior.dim, *reversed(hidden), input_dim],
-                                out_activation="sigmoid", backend=backend)
-        self.category_discriminator = FusedMLP([num_categories, *hidden, 1], backend=backend)
-        self.style_discriminator = FusedMLP([style_prior.dim, *hidden, 1], backend=backend)
+                                out_activation="sigmoid", backend=backend, dropout=decoder_p)
+        self.category_discriminator = FusedMLP([num_categories, *hidden, 1], backend=backend, dropout=discriminator_p)
+        self.style_discriminator = FusedMLP([style_prior.dim, *hidden, 1], backend=backend, dropout=discriminator_p)
         for name, parameter in self.named_parameters():
             if name.endswith("weight"):
                 nn.init.normal_(parameter, 0.0, init_std)

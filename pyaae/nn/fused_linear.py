@@ -10,13 +10,17 @@ from torch import nn
 from .. import ops
 from .._activations import check_activation
 from .._dispatch import check_backend
+from .._dropout import check_probability
+from .dropout import DropoutStream
 
 
-class FusedLinear(nn.Module):
-    """``activation(x @ weight.T + bias)`` as one fused kernel call.
+class FusedLinear(DropoutStream, nn.Module):
+    """``dropout(activation(x @ weight.T + bias))`` as one fused kernel call.
 
     Parameters and state_dict keys (``weight`` [out, in], ``bias`` [out]) are those of
-    ``nn.Linear``, initialized the same way, so state_dicts load in either direction.
+    ``nn.Linear``, initialized the same way, so state_dicts load in either direction. ``dropout``
+    (probability, 0: none) acts in training mode only; its masks are keyed by ``dropout_seed`` and
+    ``dropout_step`` (see pyaae.nn.dropout).
     """
 
     def __init__(
@@ -30,8 +34,10 @@ class FusedLinear(nn.Module):
         device: Optional[torch.device] = None,
         dtype: Optional[torch.dtype] = None,
         allow_tf32: bool = False,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        self.dropout = check_probability(dropout)
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
@@ -63,9 +69,11 @@ class FusedLinear(nn.Module):
             nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dropout = {"dropout": self.dropout, **self.next_dropout_key()} if self.dropout > 0 and self.dropout_active() else {}
         return ops.fused_linear(x, self.weight, self.bias, self.activation, self.negative_slope,
-                                backend=self.backend, allow_tf32=self.allow_tf32)
+                                backend=self.backend, allow_tf32=self.allow_tf32, **dropout)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}, activation={self.activation!r}, backend={self.backend!r}")
+                f"bias={self.bias is not None}, activation={self.activation!r}, backend={self.backend!r}"
+                + (f", dropout={self.dropout}" if self.dropout else ""))

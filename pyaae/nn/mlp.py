@@ -9,10 +9,12 @@ from torch import nn
 from .. import ops
 from .._activations import check_activation, torch_activation_module
 from .._dispatch import check_backend
+from .._dropout import check_probability
+from .dropout import DropoutStream
 from .fused_linear import FusedLinear
 
 
-class FusedMLP(nn.Sequential):
+class FusedMLP(DropoutStream, nn.Sequential):
     """``sizes[0] -> sizes[1] -> ... -> sizes[-1]``, one FusedLinear per step, ``activation`` after every
     hidden layer and ``out_activation`` (None: identity) after the last.
 
@@ -21,6 +23,10 @@ class FusedMLP(nn.Sequential):
     nn.Linear layers, and into a FusedMLP of any backend. ``to_torch()`` gives the equivalent
     ``nn.Sequential`` with activation modules between the layers. The forward pass runs the whole
     stack as one op (``pyaae.ops.fused_mlp``): one kernel call forward and one backward.
+
+    ``dropout`` (probability) acts on every hidden layer's output and ``out_dropout`` on the last
+    layer's, in training mode only (inverted dropout: kept elements are scaled by 1 / (1 - p)). The
+    masks are keyed by ``dropout_seed``, ``dropout_step`` and the layer's index (pyaae.nn.dropout).
     """
 
     def __init__(
@@ -34,8 +40,11 @@ class FusedMLP(nn.Sequential):
         device: Optional[torch.device] = None,
         dtype: Optional[torch.dtype] = None,
         allow_tf32: bool = False,
+        dropout: float = 0.0,
+        out_dropout: float = 0.0,
     ) -> None:
         sizes = list(sizes)
+        dropout, out_dropout = check_probability(dropout), check_probability(out_dropout, "out_dropout")
         if len(sizes) < 2:
             raise ValueError(f"sizes must list at least an input and an output size, got {sizes!r}")
         check_backend(backend)
@@ -52,12 +61,16 @@ class FusedMLP(nn.Sequential):
         self.sizes = sizes
         self.negative_slope = negative_slope
         self.allow_tf32 = allow_tf32  # TF32 tensor cores for the CUDA kernels (pyaae.ops.fused_linear)
+        self.dropout, self.out_dropout = dropout, out_dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The whole stack as one fused op (one kernel call per pass with the kernels)."""
+        dropout = {}
+        if (self.dropout > 0 or self.out_dropout > 0) and self.dropout_active():
+            dropout = {"dropout": [self.dropout] * (len(self) - 1) + [self.out_dropout], **self.next_dropout_key()}
         return ops.fused_mlp(x, [layer.weight for layer in self], [layer.bias for layer in self],
                              [layer.activation for layer in self], self.negative_slope, backend=self.backend,
-                             allow_tf32=self.allow_tf32)
+                             allow_tf32=self.allow_tf32, **dropout)
 
     @property
     def backend(self) -> str:
@@ -71,8 +84,8 @@ class FusedMLP(nn.Sequential):
             layer.backend = value
 
     def to_torch(self) -> nn.Sequential:
-        """An ``nn.Sequential`` of ``nn.Linear`` and activation modules computing the same function,
-        with copies of this MLP's parameters."""
+        """An ``nn.Sequential`` of ``nn.Linear``, activation and ``nn.Dropout`` modules computing the
+        same function (in training mode, with PyTorch's masks), with copies of this MLP's parameters."""
         modules = []
         for layer in self:
             linear = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None,
@@ -81,4 +94,7 @@ class FusedMLP(nn.Sequential):
             modules.append(linear)
             if layer.activation != "identity":
                 modules.append(torch_activation_module(layer.activation, layer.negative_slope))
+            p = self.out_dropout if layer is self[-1] else self.dropout
+            if p > 0:
+                modules.append(nn.Dropout(p))
         return nn.Sequential(*modules)

@@ -12,6 +12,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 
+from .._dropout import check_probability
 from ..models.aae import VARIANTS
 from ..models.categorical_aae import CATEGORICAL_VARIANTS
 from ..models.encoders import ENCODERS
@@ -55,8 +56,16 @@ class TrainConfig:
         latent_dim: code dimension; None takes the prior's (8 for "gaussian", 2 for the others).
         encoder: "deterministic", "gaussian" or "universal".
         hidden: hidden layer sizes of the encoder, decoder (reversed) and discriminator.
+        encoder_dropout, decoder_dropout, discriminator_dropout: probability of dropout on every
+            hidden layer's output of that network while training (0: none; inverted dropout, in the
+            kernels' epilogue). With encoder dropout, the codes the discriminator learns from are
+            computed with the encoder's dropout off (its noise, if any, stays on); the encoder's own
+            updates see it on.
+        encoder_noise_scale: the gaussian encoder's noise, z = mu + scale * exp(logvar / 2) * eps:
+            a number, or "prior" for the gaussian prior's std (prior_std). 1 is the paper's posterior.
         reconstruction_loss: "bce" (per-image sum of pixel cross-entropies) or "mse" (per-image sum).
-        optimizer: "sgd" (the paper's, with the momenta below) or "adam" (betas 0.5, 0.999).
+        optimizer: "sgd" (the paper's, with the momenta below) or "adam" (with adam_betas).
+        adam_betas: Adam's (beta1, beta2); beta1 0.5 is the GAN practice (Radford et al., 2015).
         lr_reconstruction, momentum_reconstruction: the reconstruction phase's optimizer (learning
             rate None: 0.01 with SGD, 1e-3 with Adam).
         lr_regularization, momentum_regularization: the discriminator's and the encoder's (as
@@ -123,8 +132,13 @@ class TrainConfig:
     latent_dim: Optional[int] = None
     encoder: str = "deterministic"
     hidden: Sequence[int] = (1000, 1000)
+    encoder_dropout: float = 0.0
+    decoder_dropout: float = 0.0
+    discriminator_dropout: float = 0.0
+    encoder_noise_scale: Union[float, str] = 1.0
     reconstruction_loss: str = "bce"
     optimizer: str = "sgd"
+    adam_betas: Sequence[float] = (0.5, 0.999)
     lr_reconstruction: Optional[float] = None
     momentum_reconstruction: float = 0.9
     lr_regularization: Optional[float] = None
@@ -195,6 +209,19 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
                 raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+        for name in ("encoder_dropout", "decoder_dropout", "discriminator_dropout"):
+            check_probability(getattr(self, name), name)
+        if self.encoder_noise_scale != "prior":
+            _positive_float("encoder_noise_scale", self.encoder_noise_scale, 'or "prior"')
+            if self.encoder != "gaussian" and self.encoder_noise_scale != 1:
+                raise ValueError(f"encoder_noise_scale applies to the gaussian encoder only, not {self.encoder!r}")
+        elif self.encoder != "gaussian" or self.prior != "gaussian":
+            raise ValueError('encoder_noise_scale="prior" needs encoder="gaussian" and prior="gaussian" (it takes '
+                             "prior_std); give a number for other priors")
+        betas = list(self.adam_betas) if isinstance(self.adam_betas, (list, tuple)) else None
+        if betas is None or len(betas) != 2 or any(
+                isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 <= b < 1 for b in betas):
+            raise ValueError(f"adam_betas must be two numbers in [0, 1), got {self.adam_betas!r}")
         hidden = list(self.hidden) if isinstance(self.hidden, (list, tuple)) else None
         if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
             raise ValueError(f"hidden must be a non-empty list of positive layer sizes, got {self.hidden!r}")
@@ -225,6 +252,14 @@ class TrainConfig:
         """Whether a categorical variant has a classification phase (semi_supervised always,
         dim_reduction when num_labeled is given)."""
         return self.variant == "semi_supervised" or (self.variant == "dim_reduction" and self.num_labeled is not None)
+
+    def dropouts(self) -> Tuple[float, float, float]:
+        """(encoder, decoder, discriminator) dropout probabilities."""
+        return self.encoder_dropout, self.decoder_dropout, self.discriminator_dropout
+
+    def noise_scale(self) -> float:
+        """The gaussian encoder's noise scale as a number."""
+        return float(self.prior_std if self.encoder_noise_scale == "prior" else self.encoder_noise_scale)
 
     def input_noise_std(self) -> float:
         """The std of the encoder's input noise."""
@@ -270,6 +305,6 @@ def _positive_int(name: str, value: Any, allow_zero: bool = False) -> None:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
-def _positive_float(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+def _positive_float(name: str, value: Any, extra: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a positive finite number{' ' + extra if extra else ''}, got {value!r}")

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models import AAE, CategoricalAAE
+from ..nn.dropout import dropout_off
 from .config import TrainConfig
 from .distributed import Shard, no_sync
 
@@ -32,8 +33,7 @@ def make_optimizers(model: Union[AAE, CategoricalAAE], config: TrainConfig) -> D
         if config.optimizer == "sgd":
             optimizers[phase] = torch.optim.SGD(params, lr=lr, momentum=momentum)
         else:
-            # GAN practice (Radford et al., 2015): beta1 = 0.5 keeps the adversarial updates responsive.
-            optimizers[phase] = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
+            optimizers[phase] = torch.optim.Adam(params, lr=lr, betas=tuple(config.adam_betas))
     return optimizers
 
 
@@ -130,12 +130,18 @@ def train_step(model: AAE, optimizers: Dict[str, torch.optim.Optimizer], x: torc
                                    shard)
     update(optimizers["reconstruction"], loss_rec, config.max_grad_norm)
     # Regularization phase. The codes are computed once and serve both updates (their graph through the
-    # updated encoder is kept for the generator step); prior samples and codes go through the
-    # discriminator as one batch.
+    # updated encoder is kept for the generator step), except under encoder dropout: the discriminator
+    # then learns from codes of the encoder with its dropout off, and the encoder's update computes its
+    # own. Prior samples and codes go through the discriminator as one batch.
     fake = model.encode(noisy)
+    if config.encoder_dropout > 0:
+        with torch.no_grad(), dropout_off(model.encoder):
+            codes = model.encode(noisy)
+    else:
+        codes = fake.detach()
     both_labels = None if disc_labels is None else torch.cat([disc_labels, disc_labels])
     std = config.discriminator_noise_std()
-    logits = model.discriminate(noisy_input(torch.cat([real.to(fake.dtype), fake.detach()]), std), both_labels)
+    logits = model.discriminate(noisy_input(torch.cat([real.to(codes.dtype), codes]), std), both_labels)
     loss_d, accuracy = adversarial_losses(logits, len(x), shard)
     update(optimizers["discriminator"], loss_d, config.max_grad_norm)
     # The encoder fools the updated discriminator; the discriminator's weights need no gradient here.

@@ -11,6 +11,7 @@ import torch
 
 from .._process_group import all_ranks_agree, any_rank, rank_and_world, sum_over_ranks
 from ..models import AAE, CATEGORICAL_VARIANTS, CategoricalAAE
+from ..nn.dropout import key_dropout
 from ..priors import Gaussian, GaussianMixture, Prior, SwissRoll, Uniform
 from .categorical_step import categorical_step
 from .config import TrainConfig
@@ -66,11 +67,13 @@ def _train(config: TrainConfig) -> TrainResult:
     if config.variant in CATEGORICAL_VARIANTS:
         model = CategoricalAAE(prior, config.categories(), input_dim=images.shape[1], variant=config.variant,
                                hidden=list(config.hidden), init_std=config.init_std, backend=config.backend,
-                               labelled=config.labelled(), head_margin=config.head_margin)
+                               labelled=config.labelled(), head_margin=config.head_margin,
+                               dropout=config.dropouts())
     else:
         model = AAE(prior, input_dim=images.shape[1], latent_dim=prior.dim, variant=config.variant,
                     encoder=config.encoder, hidden=list(config.hidden), num_labels=num_labels,
-                    init_std=config.init_std, backend=config.backend)
+                    init_std=config.init_std, backend=config.backend, dropout=config.dropouts(),
+                    encoder_noise_scale=config.noise_scale())
     model = model.to(config.device)
     seed_rank_generator(config.seed)
     optimizers = make_optimizers(model, config)
@@ -163,6 +166,7 @@ def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, 
         index = order[step * config.batch_size:(step + 1) * config.batch_size]
         offset = (epoch * steps + step) % 2**32
         shard = Shard(rank, world, len(index))
+        key_dropout(model, config.seed, offset, rank)
         try:
             if isinstance(model, CategoricalAAE):
                 batch = None if labelled is None else labelled(step)

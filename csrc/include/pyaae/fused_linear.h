@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "pyaae/activation.h"
+#include "pyaae/dropout.h"
 
 namespace pyaae {
 
@@ -23,6 +24,7 @@ struct LinearForwardArgs {
   // small: no split.
   float* workspace = nullptr;
   int64_t workspace_floats = 0;
+  Dropout dropout;  // applied to y after the activation (pyaae/dropout.h)
 };
 
 // Gradients of a loss through y = act(x W^T + b), given dL/dy and the saved output y. Any of
@@ -43,6 +45,10 @@ struct LinearBackwardArgs {
   bool allow_tf32 = false;
   float* workspace = nullptr;  // as in LinearForwardArgs; shared by the pass's GEMMs, run in turn
   int64_t workspace_floats = 0;
+  Dropout dropout;  // the forward pass's, whose mask is drawn again here
+  // [batch, out], needed when dropout is active: receives G = dL/d(pre-activation), which both GEMMs
+  // then read as their A operand.
+  float* dropout_scratch = nullptr;
 };
 
 void linear_forward_cpu(const LinearForwardArgs& args);

@@ -16,6 +16,7 @@ struct MlpLayer {
   const float* bias = nullptr;    // [out] or null
   int64_t in_features = 0, out_features = 0;
   Activation activation = Activation::Identity;
+  float dropout = 0.0f;  // probability, applied to this layer's output
 };
 
 struct MlpForwardArgs {
@@ -29,6 +30,9 @@ struct MlpForwardArgs {
   bool allow_tf32 = false;
   float* workspace = nullptr;  // CUDA split-K workspace, shared by the layers' passes (run in turn)
   int64_t workspace_floats = 0;
+  uint64_t dropout_seed = 0;  // layer i's mask is keyed by (dropout_seed, dropout_step, dropout_layer + i)
+  uint32_t dropout_step = 0;
+  uint32_t dropout_layer = 0;
 };
 
 // Gradients of every layer from grad_y (of the last output) and the outputs saved by the forward
@@ -48,6 +52,11 @@ struct MlpBackwardArgs {
   bool allow_tf32 = false;
   float* workspace = nullptr;  // CUDA split-K workspace, shared by the layers' passes (run in turn)
   int64_t workspace_floats = 0;
+  uint64_t dropout_seed = 0;
+  uint32_t dropout_step = 0;
+  uint32_t dropout_layer = 0;
+  // [batch, widest layer with dropout], when any layer has dropout: shared by the layers, run in turn.
+  float* dropout_scratch = nullptr;
 };
 
 // One layer's pass on some back end (the CPU kernels, or the CUDA kernels under emulation).

@@ -33,6 +33,18 @@ struct GemmProblem {
   bool allow_tf32 = false;
 };
 
+// The backward pass of a layer with dropout, once G = dL/d(pre-activation) is formed in
+// g.dropout_scratch (by the mask and the activation): the same pass on G, with neither.
+inline LinearBackwardArgs after_dropout_grad(const LinearBackwardArgs& g) {
+  LinearBackwardArgs formed = g;
+  formed.grad_y = g.dropout_scratch;
+  formed.y = nullptr;
+  formed.activation = Activation::Identity;
+  formed.dropout = Dropout{};
+  formed.dropout_scratch = nullptr;
+  return formed;
+}
+
 // y = act(x W^T + b): A = x, B = W^T.
 inline GemmProblem forward_problem(const LinearForwardArgs& f) {
   GemmProblem p;
