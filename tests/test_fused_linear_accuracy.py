@@ -79,7 +79,6 @@ def test_cpu_kernels_past_the_column_block(simd_level: str, activation: str, sha
     check_against_oracle(make_case(seed_of("blocking", activation, shape), *shape), activation, "kernels")
 
 
-@needs_emu
 def _activation_inputs() -> torch.Tensor:
     """Magnitudes from 1e-8 to 100, log-uniform, of both signs, then the branch points, the ends of
     float's range and the specials."""
@@ -108,6 +107,7 @@ def test_cpu_activations_round_once(simd_level: str, activation: str, width: int
     assert err <= 0.501, f"{activation} off by {err:.3f} ulp"
 
 
+@needs_emu
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("index", range(len(EMU_SHAPES)), ids=lambda i: _shape_id(EMU_SHAPES[i]))
 def test_emulated_cuda_kernels_match_float64_oracle(activation: str, index: int) -> None:
@@ -329,3 +329,16 @@ def test_emulated_cuda_misaligned_arrays() -> None:
         results.append([o.copy() for o in outs])
     for aligned, misaligned in zip(*results):
         np.testing.assert_array_equal(aligned, misaligned)
+
+
+def test_every_emulator_test_skips_without_it() -> None:
+    """Every test of pyaae.emu carries needs_emu, so that it skips where the emulator was not built;
+    a mark on a helper function does nothing, so no helper carries one."""
+    for name, value in globals().items():
+        if not callable(value) or getattr(value, "__module__", None) != __name__:
+            continue
+        marks = getattr(value, "pytestmark", [])
+        if name.startswith("test_emulated"):
+            assert needs_emu.mark in marks, f"{name} runs pyaae.emu but does not carry needs_emu"
+        elif not name.startswith("test_"):
+            assert not marks, f"{name} is a helper: pytest ignores its marks"
