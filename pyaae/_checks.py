@@ -91,7 +91,7 @@ def check_parzen_args(x: object, samples: object, sigmas: object) -> Tuple[torch
     """Validated ``(x [N, D], samples [M, D], sigmas [K])`` for a Parzen log-likelihood: x and samples
     as tensors of one dtype (float64 if either is) on one device, sigmas as float64 on the CPU. Raises
     TypeError/ValueError naming the argument: empty sets, mismatched D, a non-finite value in the
-    data, a bandwidth that is not finite and > 0."""
+    data, a bandwidth that is not finite and > 0 or outside ``sigma_range`` of the data's dtype."""
     x = as_parzen_tensor(x, "x")
     samples = as_parzen_tensor(samples, "samples")
     if x.device != samples.device:
@@ -127,4 +127,19 @@ def check_parzen_args(x: object, samples: object, sigmas: object) -> Tuple[torch
     if bool(bad.any()):
         i = int(bad.nonzero()[0])
         raise ValueError(f"sigmas[{i}] = {s[i].item()}: every bandwidth must be finite and > 0")
+    low, high = sigma_range(dtype)
+    outside = (s < low) | (s > high)
+    if bool(outside.any()):
+        i = int(outside.nonzero()[0])
+        wider = "" if dtype == torch.float64 else "; float64 data (on the reference backend) allows [1e-150, 1e150]"
+        raise ValueError(f"sigmas[{i}] = {s[i].item():g} is outside [{low:g}, {high:g}], the bandwidths at which "
+                         f"{dtype} data gives a defined log-likelihood{wider}")
     return x, samples, s
+
+
+def sigma_range(dtype: torch.dtype) -> Tuple[float, float]:
+    """The Parzen bandwidths computable on data of ``dtype``. The kernels hold -1 / (2 sigma^2) in
+    float32 (the CUDA kernel forms sigma^2 first): beyond [1e-18, 1e18] one of them overflows, or
+    becomes a subnormal that a GPU flushes to 0, and the log-likelihood turns NaN (0 times inf) where
+    float64 is finite. float64 has the same margin to 1e-150 and 1e150."""
+    return (1e-150, 1e150) if dtype == torch.float64 else (1e-18, 1e18)

@@ -222,6 +222,35 @@ def test_bad_input_raises(backend: str, mutate, error, match) -> None:
         pyaae.ops.parzen_log_likelihood(*mutate(*_good()), backend=backend)
 
 
+EXTREME_BACKENDS = ["kernels", "reference", pytest.param("emu", marks=needs_emu)]
+
+
+@pytest.mark.parametrize("backend", EXTREME_BACKENDS)
+@pytest.mark.parametrize("sigma", [1e-30, 3e-20, 1e-19, 2e18, 1e23, 1e30])
+def test_bandwidths_float32_cannot_compute_are_refused(backend: str, sigma: float) -> None:
+    """Past [1e-18, 1e18] the float32 kernels' -1 / (2 sigma^2) overflows or vanishes and they
+    returned NaN where float64 is finite."""
+    x, s, _ = _good()
+    with pytest.raises(ValueError, match=r"sigmas\[1\] = .* is outside \[1e-18, 1e\+18\]"):
+        pyaae.ops.parzen_log_likelihood(x, s, [0.5, sigma], backend=backend)
+
+
+@pytest.mark.parametrize("backend", EXTREME_BACKENDS)
+def test_bandwidths_at_the_ends_of_the_range_are_defined(backend: str) -> None:
+    x, s, _ = _good()
+    s[0] = x[0]  # an exact duplicate: a zero distance, 0 * -1 / (2 sigma^2) at the smallest sigma
+    ll = pyaae.ops.parzen_log_likelihood(x, s, [1e-18, 1e18], backend=backend)
+    assert not ll.isnan().any()
+    assert torch.isfinite(ll[:, 1]).all() and torch.isfinite(ll[0]).all()
+
+
+def test_float64_bandwidth_range() -> None:
+    x, s, _ = _good()
+    assert torch.isfinite(pyaae.ops.parzen_log_likelihood(x.double(), s.double(), [1e-30, 1e30])).all()
+    with pytest.raises(ValueError, match=r"sigmas\[0\] = 1e-200 is outside \[1e-150, 1e\+150\]"):
+        pyaae.ops.parzen_log_likelihood(x.double(), s.double(), [1e-200])
+
+
 def test_bad_backend_and_batch_size() -> None:
     with pytest.raises(ValueError, match="backend must be one of"):
         pyaae.ops.parzen_log_likelihood(*_good(), backend="gpu")
@@ -295,3 +324,31 @@ def test_parzen_model_draws_from_the_model() -> None:
     assert result.sigma == expected.sigma and result.mean == expected.mean
     with pytest.raises(ValueError, match="num_samples must be a positive integer"):
         parzen_model(model, x_valid, x_test, num_samples=0)
+
+
+def test_eval_parzen_refuses_an_undefined_bandwidth() -> None:
+    """sigmas=[1e-30, 0.2, 0.5] chose 1e-30 and reported a NaN mean: the argmax took NaN as the maximum."""
+    g = torch.Generator().manual_seed(5)
+    samples, x_valid, x_test = (torch.rand(n, 6, generator=g) for n in (50, 10, 10))
+    with pytest.raises(ValueError, match=r"sigmas\[0\] = 1e-30 is outside"):
+        pyaae.eval.parzen(samples, x_valid, x_test, [1e-30, 0.2, 0.5], progress=False)
+
+
+def test_eval_parzen_never_chooses_a_non_finite_score(monkeypatch) -> None:
+    import importlib
+
+    protocol = importlib.import_module("pyaae.eval.parzen")  # the module, which the function of its name hides
+    g = torch.Generator().manual_seed(5)
+    samples, x_valid, x_test = (torch.rand(n, 6, generator=g) for n in (50, 10, 10))
+    per_point = protocol._per_point
+
+    def poisoned(x, samples, sigmas, *args):
+        ll = per_point(x, samples, sigmas, *args)
+        ll[:, sigmas == 0.1] = float("nan")
+        return ll
+
+    monkeypatch.setattr(protocol, "_per_point", poisoned)
+    result = pyaae.eval.parzen(samples, x_valid, x_test, [0.1, 0.2, 0.5], progress=False)
+    assert result.sigma in (0.2, 0.5) and math.isnan(result.validation[0]) and math.isfinite(result.mean)
+    with pytest.raises(ValueError, match="no bandwidth in sigmas .* gives a finite validation log-likelihood"):
+        pyaae.eval.parzen(samples, x_valid, x_test, [0.1], progress=False)

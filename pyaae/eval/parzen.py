@@ -54,7 +54,8 @@ def parzen(samples: object, x_valid: object, x_test: object, sigmas: Optional[ob
 
     Args:
         samples: ``[M, D]`` samples of the model (the papers use M = 10,000).
-        x_valid: ``[N_valid, D]`` validation data, on which the bandwidth is chosen.
+        x_valid: ``[N_valid, D]`` validation data, on which the bandwidth is chosen (the one of the
+            highest finite mean log-likelihood; a ValueError when none is finite).
         x_test: ``[N_test, D]`` test data, whose mean log-likelihood is reported.
         sigmas: candidate bandwidths; default ``torch.logspace(-1, 0, 10)`` (10 values in [0.1, 1]).
         backend: as in :func:`pyaae.ops.parzen_log_likelihood`.
@@ -74,7 +75,7 @@ def parzen(samples: object, x_valid: object, x_test: object, sigmas: Optional[ob
     try:
         valid = _per_point(x_valid, samples, grid, backend, batch_size, callback_for, 0)
         scores = valid.mean(0).cpu()
-        best = int(scores.argmax())
+        best = _best_bandwidth(scores, grid)
         test = _per_point(x_test, samples, grid[best:best + 1], backend, batch_size, callback_for,
                           _shard_size(n_valid, world))[:, 0]
     finally:
@@ -82,6 +83,15 @@ def parzen(samples: object, x_valid: object, x_test: object, sigmas: Optional[ob
     stderr = test.std().item() / math.sqrt(n_test) if n_test > 1 else float("nan")
     return ParzenResult(sigma=float(grid[best]), mean=test.mean().item(), stderr=stderr, validation=scores,
                         sigmas=grid.detach().cpu())
+
+
+def _best_bandwidth(scores: torch.Tensor, grid: torch.Tensor) -> int:
+    """The index of the highest finite validation score: a NaN would otherwise win the argmax."""
+    finite = torch.isfinite(scores)
+    if not bool(finite.any()):
+        raise ValueError(f"no bandwidth in sigmas {grid.tolist()} gives a finite validation log-likelihood "
+                         f"(scores {scores.tolist()}); choose bandwidths nearer the data's distances")
+    return int(torch.where(finite, scores, torch.full_like(scores, -math.inf)).argmax())
 
 
 def _shard_size(n: int, world: int) -> int:

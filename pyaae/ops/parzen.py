@@ -32,7 +32,8 @@ def parzen_log_likelihood(
         x: test points ``[N, D]``: a torch tensor (CPU or CUDA), a NumPy array, or a CUDA array
             (CuPy, via ``__cuda_array_interface__``).
         samples: ``[M, D]``, same kinds, on x's device.
-        sigmas: a bandwidth or ``[K]`` of them (number, sequence, array or tensor), each finite and > 0.
+        sigmas: a bandwidth or ``[K]`` of them (number, sequence, array or tensor), each in [1e-18, 1e18]
+            for float32 data (in [1e-150, 1e150] for float64), where the log-likelihood is defined.
         backend: "auto" (the kernels where built for this device and dtype, else the reference),
             "kernels" (an error where they cannot run), "reference" (pure PyTorch) or "emu" (the CUDA
             kernel on CPU tensors under emulation; slow, for tests).
@@ -47,7 +48,7 @@ def parzen_log_likelihood(
 
     Not differentiable: an evaluation metric; the result carries no gradient. Raises ValueError for an
     empty x, samples or sigmas, mismatched feature counts, NaN or Inf in the data, or a bandwidth
-    that is not finite and > 0 (checking the data reads it once; on CUDA that synchronizes).
+    outside that range (checking the data reads it once; on CUDA that synchronizes).
     """
     x, samples, s = check_parzen_args(x, samples, sigmas)
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
