@@ -583,6 +583,33 @@ def test_bad_parameters(make: Callable[[], Prior], error: type, match: str) -> N
         make()
 
 
+@pytest.mark.parametrize("make, match", [
+    (lambda: Gaussian(2, std=1e39), r"std must lie within \+-1e\+30"),
+    (lambda: Gaussian(2, mean=[0.0, -1e39]), r"mean must lie within \+-1e\+30 .* got 1e\+39"),
+    (lambda: Gaussian(2, std=1e-50), "std must be > 0 in every dimension, and at least 1e-30"),
+    (lambda: Uniform(2, low=-1e39, high=1e39), r"low must lie within \+-1e\+30"),
+    (lambda: Uniform(1, low=1.0, high=1.0 + 1e-12), "high must be greater than low in every dimension in float32"),
+    (lambda: SwissRoll(noise_std=1e39), "noise_std must be a finite number >= 0 and at most 1e\\+30"),
+    (lambda: GaussianMixture([[1e39, 0.0]], np.eye(2)[None]), r"means must lie within \+-1e\+30"),
+    (lambda: GaussianMixture(np.zeros((1, 2)), 1e61 * np.eye(2)[None]), r"covariances must lie within"),
+], ids=["std", "mean", "tiny-std", "uniform-1e39", "uniform-float32-empty", "noise", "mixture-mean",
+        "mixture-covariance"])
+def test_parameters_float32_cannot_hold_are_refused(make: Callable[[], Prior], match: str) -> None:
+    """Finite in float64 but not in float32, the samples' dtype: they sampled +-inf (Uniform(+-1e39)
+    a constant) or collapsed onto the mean."""
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize("backend", ["kernels", "reference"])
+def test_parameters_at_the_bound_sample_finitely(backend: str) -> None:
+    for prior in (Gaussian(2, mean=-1e30, std=1e30), Gaussian(2, std=1e-30), Uniform(2, low=-1e30, high=1e30),
+                  SwissRoll(noise_std=1e30)):
+        samples = prior.sample(4096, seed=1, backend=backend)
+        assert torch.isfinite(samples).all(), prior
+        assert samples.std(0).min() > 0, prior
+
+
 @pytest.mark.parametrize("backend", ["auto", "kernels", "reference"])
 def test_bad_sample_arguments(backend: str) -> None:
     mixture, gaussian = GaussianMixture.paper_preset(), Gaussian(2)

@@ -13,6 +13,12 @@ from ..ops._arrays import KernelCall
 
 Labels = Union[torch.Tensor, np.ndarray, Sequence[int], None]
 MAX_OFFSET = 2**32
+# Samples are float32, whose largest value is 3.4e38: a parameter past 1e30 in magnitude leaves no
+# room for the tails (mean + 7 std), a box's width (high - low) or a mixture's sum over dimensions,
+# which overflowed to +-inf (and Uniform(+-1e39) became a constant). 1e-30 is the smallest scale
+# kept: below it a float32 scale is subnormal or 0 and the samples collapse onto the location.
+MAX_PARAMETER = 1e30
+MIN_SCALE = 1e-30
 
 
 def check_positive_int(value, name: str) -> int:
@@ -23,7 +29,8 @@ def check_positive_int(value, name: str) -> int:
 
 
 def as_float_tensor(value, name: str, shape: Optional[Tuple[int, ...]] = None) -> torch.Tensor:
-    """A float64 CPU copy of a parameter (scalar broadcast to ``shape``), checked finite."""
+    """A float64 CPU copy of a parameter (scalar broadcast to ``shape``), checked finite and within
+    +-MAX_PARAMETER (sampling is in float32)."""
     t = torch.as_tensor(value, dtype=torch.float64).clone()
     if shape is not None:
         if t.dim() == 0:
@@ -32,7 +39,19 @@ def as_float_tensor(value, name: str, shape: Optional[Tuple[int, ...]] = None) -
             raise ValueError(f"{name} must have shape {shape} (or be a scalar), got {tuple(t.shape)}")
     if not torch.isfinite(t).all():
         raise ValueError(f"{name} must be finite")
+    if t.numel() and t.abs().max().item() > MAX_PARAMETER:
+        raise ValueError(f"{name} must lie within +-{MAX_PARAMETER:g} (samples are float32, whose range ends at "
+                         f"3.4e38), got {t.abs().max().item():g}")
     return t
+
+
+def check_scale(scale: torch.Tensor, name: str) -> torch.Tensor:
+    """``scale`` (a float64 tensor from as_float_tensor), or ValueError unless every entry is at least
+    MIN_SCALE (a smaller float32 scale is subnormal or 0)."""
+    if scale.numel() and scale.min().item() < MIN_SCALE:
+        raise ValueError(f"{name} must be > 0 in every dimension, and at least {MIN_SCALE:g} (samples are "
+                         f"float32), got {scale.min().item():g}")
+    return scale
 
 
 def check_weights(weights, name: str) -> torch.Tensor:

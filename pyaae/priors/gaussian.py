@@ -6,7 +6,7 @@ from typing import Optional, Sequence, Tuple, Union
 
 import torch
 
-from .base import Prior, as_float_tensor, check_positive_int
+from .base import Prior, as_float_tensor, check_positive_int, check_scale
 
 Scalars = Union[float, Sequence[float], torch.Tensor]
 
@@ -20,9 +20,7 @@ class Gaussian(Prior):
         dim = check_positive_int(dim, "dim")
         self.dim = dim
         self.mean = as_float_tensor(mean, "mean", (dim,))
-        self.std = as_float_tensor(std, "std", (dim,))
-        if (self.std <= 0).any():
-            raise ValueError("std must be > 0 in every dimension")
+        self.std = check_scale(as_float_tensor(std, "std", (dim,)), "std")
 
     def _kernel_params(self) -> dict:
         return {"loc": self.mean, "scale": self.std}

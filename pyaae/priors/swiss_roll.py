@@ -6,7 +6,7 @@ from typing import Optional, Tuple
 
 import torch
 
-from .base import Prior, check_positive_int, weights_cdf
+from .base import MAX_PARAMETER, Prior, check_positive_int, weights_cdf
 
 
 class SwissRoll(Prior):
@@ -19,8 +19,9 @@ class SwissRoll(Prior):
 
     def __init__(self, num_segments: int = 10, noise_std: float = 0.0) -> None:
         num_segments = check_positive_int(num_segments, "num_segments")
-        if not (isinstance(noise_std, (int, float)) and math.isfinite(noise_std) and noise_std >= 0):
-            raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
+        if not (isinstance(noise_std, (int, float)) and 0 <= noise_std <= MAX_PARAMETER):
+            raise ValueError(f"noise_std must be a finite number >= 0 and at most {MAX_PARAMETER:g} (samples are "
+                             f"float32), got {noise_std!r}")
         self.num_classes = num_segments
         self.noise_std = float(noise_std)
 

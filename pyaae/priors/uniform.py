@@ -22,6 +22,9 @@ class Uniform(Prior):
         self.high = as_float_tensor(high, "high", (dim,))
         if (self.high <= self.low).any():
             raise ValueError("high must be greater than low in every dimension")
+        if (self.high.float() <= self.low.float()).any():
+            raise ValueError("high must be greater than low in every dimension in float32, the samples' dtype "
+                             f"(low {self.low.tolist()} and high {self.high.tolist()} round to the same float32)")
 
     def _kernel_params(self) -> dict:
         return {"loc": self.low, "scale": self.high}
