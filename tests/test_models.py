@@ -140,3 +140,116 @@ def test_user_defined_prior_is_passed_again_when_loading(tmp_path: Path) -> None
     _model().save(tmp_path / "gaussian.safetensors")
     loaded = AAE.load(tmp_path / "gaussian.safetensors", prior=prior)
     assert loaded.prior is prior and loaded.sample(2, seed=0).shape == (2, 784)
+
+
+def _rewrite_header(path: Path, edit) -> None:
+    """Apply ``edit`` to the file's safetensors header (the JSON object) and write it back, the
+    tensors' bytes unchanged: a forged or damaged header, as a hostile or broken file would hold."""
+    blob = path.read_bytes()
+    length = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + length])
+    edit(header)
+    text = json.dumps(header).encode()
+    path.write_bytes(len(text).to_bytes(8, "little") + text + blob[8 + length:])
+
+
+def _edit_description(edit):
+    def edit_header(header: dict) -> None:
+        description = json.loads(header["__metadata__"]["pyaae"])
+        edit(description)
+        header["__metadata__"]["pyaae"] = json.dumps(description)
+    return edit_header
+
+
+@pytest.fixture
+def no_real_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fails a load that initializes a real (not meta) weight: the header must be refused first."""
+    normal = torch.nn.init.normal_
+
+    def guarded(tensor, *args, **kwargs):
+        assert tensor.is_meta, "a weight was allocated before the file's header was checked"
+        return normal(tensor, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.init, "normal_", guarded)
+
+
+def test_a_tensor_of_another_dtype_is_refused(tmp_path: Path) -> None:
+    """An I32 header over F32 bytes (the same size) loaded silently: weights near 1e9."""
+    path = tmp_path / "m.safetensors"
+    _model().save(path)
+    _rewrite_header(path, lambda h: h["encoder.net.0.weight"].update(dtype="I32"))
+    with pytest.raises(ValueError, match=r"tensor 'encoder.net.0.weight' is I32 \[32, 784\] but the model needs "
+                                         r"F32 \[32, 784\]"):
+        pyaae.models.load_model(path)
+
+
+@pytest.mark.parametrize("hidden, match", [
+    ([3000000, 16], r"tensor 'encoder.net.0.weight' is F32 \[32, 784\] but the model needs F32 \[3000000, 784\]"),
+    ([100000000, 16], r"hidden = \[100000000, 16\] in the header is outside \[0, 16777216\]"),
+    ([16] * 1000, "1000 hidden layers in the header, but the file holds"),
+])
+def test_header_sizes_are_checked_before_anything_is_allocated(tmp_path: Path, no_real_weights, hidden,
+                                                               match) -> None:
+    """hidden=[3000000] in a 2.4 KB file's header allocated 351 MiB before any shape was compared."""
+    path = tmp_path / "m.safetensors"
+    with torch.device("meta"):  # the fixture allows only meta weights
+        model = _model()
+    model.to_empty(device="cpu").save(path)
+    _rewrite_header(path, _edit_description(lambda d: d["config"].update(hidden=hidden)))
+    with pytest.raises(ValueError, match=match):
+        AAE.load(path)
+
+
+def test_a_prior_size_in_the_header_is_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "m.safetensors"
+    _model().save(path)
+    _rewrite_header(path, _edit_description(lambda d: d["prior"].update(dim=10**9)))
+    with pytest.raises(ValueError, match=r"dim = 1000000000 in the header is outside"):
+        AAE.load(path)
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"\xff" * 8, "its first 8 bytes give a header of 18446744073709551615 bytes, but the file holds 0"),
+    (b"\x12\x00\x00\x00\x00\x00\x00\x00[1, 2, 3, 4, 5, 6]", "its header is not a JSON object"),
+    (b"", "its first 8 bytes give a header of 0 bytes"),
+])
+def test_a_garbage_header_is_a_clear_error(tmp_path: Path, content: bytes, match: str) -> None:
+    """An 8-byte garbage file was a MemoryError: the header length was read unbounded."""
+    path = tmp_path / "garbage.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=f"is not a pyaae checkpoint .*{match}"):
+        pyaae.models.load_model(path)
+
+
+def test_a_training_checkpoint_is_not_a_model(tmp_path: Path) -> None:
+    """A training checkpoint given as a model was "unhashable type: 'dict'"."""
+    model = _model()
+    save_checkpoint(tmp_path / "checkpoint.safetensors", {f"model.{k}": v for k, v in model.state_dict().items()},
+                    {"kind": "training_state", "epoch": 1, "model": {"config": model.config}})
+    for load in (pyaae.models.load_model, AAE.load):
+        with pytest.raises(ValueError, match="is a training checkpoint .* load the model.safetensors"):
+            load(tmp_path / "checkpoint.safetensors")
+
+
+def test_a_model_file_from_before_dropout_loads(tmp_path: Path) -> None:
+    """Files written before the dropout and encoder_noise_scale settings existed lack them."""
+    path = tmp_path / "m.safetensors"
+    model = _model(encoder="gaussian")
+    model.save(path)
+    _rewrite_header(path, _edit_description(lambda d: [d["config"].pop(k) for k in ("dropout",
+                                                                                     "encoder_noise_scale")]))
+    loaded = pyaae.models.load_model(path)
+    assert loaded.config == model.config
+    for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_load_checkpoint_checks_expected_tensors(tmp_path: Path) -> None:
+    path = tmp_path / "c.safetensors"
+    save_checkpoint(path, {"w": torch.ones(2, 3), "step": torch.tensor(4)}, {"kind": "test"})
+    tensors, _ = load_checkpoint(path, expected={"w": torch.empty(2, 3, device="meta")})
+    assert torch.equal(tensors["w"], torch.ones(2, 3))
+    with pytest.raises(ValueError, match=r"tensor 'w' is F32 \[2, 3\] but the model needs F64 \[2, 3\]"):
+        load_checkpoint(path, expected={"w": torch.empty(2, 3, dtype=torch.float64)})
+    with pytest.raises(ValueError, match="holds no tensor 'v'"):
+        load_checkpoint(path, expected={"v": torch.empty(1)})

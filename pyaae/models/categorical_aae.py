@@ -43,7 +43,7 @@ class CategoricalAAE(SavedModel, nn.Module):
         if not hidden:
             raise ValueError("hidden must list at least one layer (the two heads share the last)")
         self.prior = style_prior
-        self.category_prior = Categorical(torch.full((num_categories,), 1.0 / num_categories))
+        self.category_prior = Categorical(torch.full((num_categories,), 1.0 / num_categories, device="cpu"))
         self.config = {"input_dim": int(input_dim), "latent_dim": style_prior.dim, "num_categories": num_categories,
                        "variant": variant, "hidden": hidden, "init_std": float(init_std), "backend": backend,
                        "labelled": variant == "semi_supervised" if labelled is None else bool(labelled),

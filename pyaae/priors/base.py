@@ -31,7 +31,7 @@ def check_positive_int(value, name: str) -> int:
 def as_float_tensor(value, name: str, shape: Optional[Tuple[int, ...]] = None) -> torch.Tensor:
     """A float64 CPU copy of a parameter (scalar broadcast to ``shape``), checked finite and within
     +-MAX_PARAMETER (sampling is in float32)."""
-    t = torch.as_tensor(value, dtype=torch.float64).clone()
+    t = torch.as_tensor(value, dtype=torch.float64, device="cpu").clone()
     if shape is not None:
         if t.dim() == 0:
             t = t.expand(shape).clone()
