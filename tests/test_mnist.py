@@ -7,6 +7,7 @@ import gzip
 import http.server
 import shutil
 import threading
+import urllib.request
 from pathlib import Path
 from typing import Iterator
 
@@ -15,8 +16,8 @@ import torch
 from conftest import MNIST_DIR as SHARED
 from conftest import needs_mnist
 
-from pyaae.data import MnistError, default_data_dir, load_mnist
-from pyaae.data.mnist import FILES
+from pyaae.data import MnistError, MnistMissing, default_data_dir, load_mnist
+from pyaae.data.mnist import FILES, download_file
 
 pytestmark = needs_mnist
 
@@ -46,7 +47,11 @@ def test_uncompressed_files_load_the_same(tmp_path: Path) -> None:
 
 
 def test_missing_file_names_it(tmp_path: Path) -> None:
-    with pytest.raises(MnistError, match="t10k-images-idx3-ubyte.gz not found"):
+    with pytest.raises(MnistMissing, match=f"{tmp_path} holds no MNIST files; pass download=True") as error:
+        load_mnist(tmp_path, "test")
+    assert (error.value.folder, error.value.name, error.value.empty) == (tmp_path, "t10k-images-idx3-ubyte.gz", True)
+    shutil.copy(SHARED / "t10k-images-idx3-ubyte.gz", tmp_path)
+    with pytest.raises(MnistMissing, match="lacks t10k-labels-idx1-ubyte.gz"):
         load_mnist(tmp_path, "test")
 
 
@@ -103,6 +108,27 @@ def test_corrupt_download_fails_clearly_and_leaves_nothing(mirror, tmp_path: Pat
     blob[5000] ^= 0xFF
     (served / "t10k-images-idx3-ubyte.gz").write_bytes(bytes(blob))
     target = tmp_path / "data"
-    with pytest.raises(MnistError, match="could not download t10k-images-idx3-ubyte.gz: .*checksum mismatch"):
+    with pytest.raises(MnistError, match="could not download t10k-images-idx3-ubyte.gz into .*checksum mismatch"):
         load_mnist(target, "test", download=True, mirrors=[url])
     assert not any(p.name.startswith("t10k-images") for p in target.iterdir())
+
+
+def test_download_reads_no_more_than_the_published_size(mirror, tmp_path: Path, monkeypatch) -> None:
+    """A response was read whole, however long: a hostile or broken mirror could fill the memory."""
+    url, served = mirror
+    with open(served / "t10k-labels-idx1-ubyte.gz", "ab") as f:
+        f.write(bytes(1 << 20))
+    reads = []
+    urlopen = urllib.request.urlopen
+
+    def recording(*args, **kwargs):
+        response = urlopen(*args, **kwargs)
+        read = response.read
+        response.read = lambda *a: reads.append(a) or read(*a)
+        return response
+
+    monkeypatch.setattr(urllib.request, "urlopen", recording)
+    with pytest.raises(MnistError, match=r"could not download t10k-labels-idx1-ubyte.gz into .*longer than the "
+                                         r"published 4542 bytes"):
+        download_file(tmp_path / "data", FILES["test-labels"], [url])
+    assert reads == [(4543,)] and list((tmp_path / "data").iterdir()) == []

@@ -2,8 +2,9 @@
 way (train 50,000 / validation 10,000 / test 10,000), pixels scaled to [0, 1].
 
 Files are read gzip-compressed or not. With ``download=True`` missing files are fetched from a list
-of mirrors, verified, and written atomically (temporary file, then rename): an interrupted or corrupt
-download never leaves a partial file behind.
+of mirrors (no more than each file's published size is read), verified, and written atomically
+(temporary file, then rename, then the folder synced): an interrupted or corrupt download never
+leaves a partial file behind.
 """
 from __future__ import annotations
 
@@ -25,28 +26,30 @@ from .._atomic import write_atomically
 @dataclass(frozen=True)
 class MnistFile:
     """One of the four files: name (without .gz), published SHA-256 of the gzip file and of the IDX
-    bytes inside it, IDX magic number and item count."""
+    bytes inside it, IDX magic number, item count, and the gzip file's size in bytes (a download
+    reads no more than that)."""
 
     name: str
     sha256_gz: str
     sha256_raw: str
     magic: int
     count: int
+    size_gz: int
 
 
 FILES = {
     "train-images": MnistFile("train-images-idx3-ubyte",
                               "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-                              "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db", 2051, 60000),
+                              "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db", 2051, 60000, 9912422),
     "train-labels": MnistFile("train-labels-idx1-ubyte",
                               "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-                              "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5", 2049, 60000),
+                              "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5", 2049, 60000, 28881),
     "test-images": MnistFile("t10k-images-idx3-ubyte",
                              "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-                             "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7", 2051, 10000),
+                             "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7", 2051, 10000, 1648877),
     "test-labels": MnistFile("t10k-labels-idx1-ubyte",
                              "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-                             "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2", 2049, 10000),
+                             "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2", 2049, 10000, 4542),
 }
 
 DEFAULT_MIRRORS = (
@@ -59,6 +62,17 @@ TRAIN_SIZE = 50000  # the paper's split of the 60,000 training images: 50,000 tr
 
 class MnistError(RuntimeError):
     """A missing, corrupt or undownloadable MNIST file (the message names it)."""
+
+
+class MnistMissing(MnistError):
+    """An MNIST file that is not in ``folder``, with downloads off. ``name``: the file (gzip form);
+    ``empty``: whether the folder holds none of the four files (a mistyped path, most likely)."""
+
+    def __init__(self, folder: Path, name: str, empty: bool) -> None:
+        self.folder, self.name, self.empty = folder, name, empty
+        what = "holds no MNIST files" if empty else f"lacks {name} (nor its uncompressed form)"
+        super().__init__(f"{folder} {what}; pass download=True or point data_dir at a folder with the MNIST IDX "
+                         "files")
 
 
 def default_data_dir() -> Path:
@@ -96,8 +110,8 @@ def _read(folder: Path, spec: MnistFile, download: bool, mirrors: Sequence[str])
     path = _locate(folder, spec)
     if path is None:
         if not download:
-            raise MnistError(f"{folder / (spec.name + '.gz')} not found (nor {spec.name}); pass download=True "
-                             f"or point data_dir at a folder with the MNIST IDX files")
+            empty = not any(_locate(folder, other) for other in FILES.values())
+            raise MnistMissing(folder, spec.name + ".gz", empty)
         path = download_file(folder, spec, mirrors)
     blob = path.read_bytes()
     gz = path.suffix == ".gz"
@@ -131,12 +145,15 @@ def download_file(folder: Path, spec: MnistFile, mirrors: Sequence[str], timeout
         url = mirror.rstrip("/") + "/" + target.name
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response:
-                blob = response.read()
+                blob = response.read(spec.size_gz + 1)  # one byte more tells a longer file
         except (urllib.error.URLError, OSError) as exc:
             failures.append(f"{url}: {exc}")
+            continue
+        if len(blob) > spec.size_gz:
+            failures.append(f"{url}: longer than the published {spec.size_gz} bytes (not the MNIST file)")
             continue
         if hashlib.sha256(blob).hexdigest() != spec.sha256_gz:
             failures.append(f"{url}: checksum mismatch (corrupt download)")
             continue
         return write_atomically(target, lambda tmp: Path(tmp).write_bytes(blob))
-    raise MnistError(f"could not download {target.name}: " + "; ".join(failures))
+    raise MnistError(f"could not download {target.name} into {folder}: " + "; ".join(failures))
