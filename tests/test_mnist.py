@@ -110,7 +110,7 @@ def test_corrupt_download_fails_clearly_and_leaves_nothing(mirror, tmp_path: Pat
     target = tmp_path / "data"
     with pytest.raises(MnistError, match="could not download t10k-images-idx3-ubyte.gz into .*checksum mismatch"):
         load_mnist(target, "test", download=True, mirrors=[url])
-    assert not any(p.name.startswith("t10k-images") for p in target.iterdir())
+    assert not target.exists()  # created for the download, removed with nothing in it
 
 
 def test_download_reads_no_more_than_the_published_size(mirror, tmp_path: Path, monkeypatch) -> None:
@@ -131,4 +131,11 @@ def test_download_reads_no_more_than_the_published_size(mirror, tmp_path: Path, 
     with pytest.raises(MnistError, match=r"could not download t10k-labels-idx1-ubyte.gz into .*longer than the "
                                          r"published 4542 bytes"):
         download_file(tmp_path / "data", FILES["test-labels"], [url])
-    assert reads == [(4543,)] and list((tmp_path / "data").iterdir()) == []
+    assert reads == [(4543,)] and not (tmp_path / "data").exists()
+
+
+def test_a_failed_download_leaves_no_folder(tmp_path: Path) -> None:
+    """A mistyped data_dir was created, and stayed, though nothing could be fetched into it."""
+    with pytest.raises(MnistError, match="could not download t10k-images-idx3-ubyte.gz into"):
+        load_mnist(tmp_path / "mnsit", "test", download=True, mirrors=["http://127.0.0.1:9/unreachable/"])
+    assert list(tmp_path.iterdir()) == []

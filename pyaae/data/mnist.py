@@ -110,14 +110,18 @@ def _read(folder: Path, spec: MnistFile, download: bool, mirrors: Sequence[str])
     path = _locate(folder, spec)
     if path is None:
         if not download:
-            empty = not any(_locate(folder, other) for other in FILES.values())
-            raise MnistMissing(folder, spec.name + ".gz", empty)
+            raise MnistMissing(folder, spec.name + ".gz", not holds_mnist(folder))
         path = download_file(folder, spec, mirrors)
     blob = path.read_bytes()
     gz = path.suffix == ".gz"
     if hashlib.sha256(blob).hexdigest() != (spec.sha256_gz if gz else spec.sha256_raw):
         raise MnistError(f"{path} is corrupt: its SHA-256 is not the published one")
     return _parse(gzip.decompress(blob) if gz else blob, spec, path)
+
+
+def holds_mnist(folder: Union[str, os.PathLike]) -> bool:
+    """Whether ``folder`` holds any of the four MNIST files (gzip or not)."""
+    return any(_locate(Path(folder), spec) for spec in FILES.values())
 
 
 def _locate(folder: Path, spec: MnistFile) -> Optional[Path]:
@@ -137,7 +141,9 @@ def _parse(raw: bytes, spec: MnistFile, path: Path) -> np.ndarray:
 
 
 def download_file(folder: Path, spec: MnistFile, mirrors: Sequence[str], timeout: float = 60.0) -> Path:
-    """Fetch ``spec``'s gzip file from the first mirror that serves it intact; return its path."""
+    """Fetch ``spec``'s gzip file from the first mirror that serves it intact; return its path. A
+    folder created for it is removed again when every mirror fails (a mistyped path leaves nothing)."""
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / (spec.name + ".gz")
     failures = []
@@ -156,4 +162,6 @@ def download_file(folder: Path, spec: MnistFile, mirrors: Sequence[str], timeout
             failures.append(f"{url}: checksum mismatch (corrupt download)")
             continue
         return write_atomically(target, lambda tmp: Path(tmp).write_bytes(blob))
+    if created and not any(folder.iterdir()):
+        folder.rmdir()
     raise MnistError(f"could not download {target.name} into {folder}: " + "; ".join(failures))
