@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The evaluations and their options."""
     kinds = parser.add_subparsers(dest="evaluation", metavar="EVALUATION", required=True)
     p = kinds.add_parser("parzen", help="Parzen-window log-likelihood of MNIST test images",
-                         description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                         description=__doc__)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", type=Path, help="model.safetensors written by 'train' (samples are drawn)")
     source.add_argument("--samples", type=Path,

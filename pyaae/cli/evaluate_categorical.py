@@ -21,8 +21,7 @@ def add_parsers(kinds: argparse._SubParsersAction) -> None:
     for name, what, handler in (("classification", "classification error of a semi-supervised model", _classification),
                                 ("clustering", "clustering error of a clustering (or any categorical) model",
                                  _clustering)):
-        p = kinds.add_parser(name, help=f"MNIST test {what}", description=__doc__,
-                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        p = kinds.add_parser(name, help=f"MNIST test {what}", description=__doc__)
         p.add_argument("--model", type=Path, required=True, help="model.safetensors written by 'train'")
         p.add_argument("--data-dir", help="MNIST folder (default: $PYAAE_DATA_DIR or the user cache)")
         p.add_argument("--no-download", dest="download", action="store_false", help="never fetch MNIST")
