@@ -45,7 +45,11 @@ def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[
                             progress=False, download=True, epochs=args.epochs, max_minutes=args.budget,
                             seed=args.seed)
     done = pyaae.train(config)
-    done.model.save(args.out / "model.safetensors")
+    # With a weight average, it is the model that is evaluated (model_last.safetensors: the last weights).
+    model = done.averaged_model or done.model
+    model.save(args.out / "model.safetensors")
+    if done.averaged_model is not None:
+        done.model.save(args.out / "model_last.safetensors")
     history = done.history
     invocation = {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
                   "machine": f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} threads, "
@@ -53,7 +57,7 @@ def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[
                   "epochs_after": len(history),
                   "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     finished = len(history) >= args.epochs
-    scores = evaluate(done.model.eval(), finished)
+    scores = evaluate(model.eval(), finished)
     if not finished:
         validations = [v for v in validations if v["epoch"] != len(history)] + [{"epoch": len(history), **scores}]
     result = {"paper": paper, "pyaae": scores if finished else None, "finished": finished,

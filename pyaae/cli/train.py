@@ -35,6 +35,16 @@ def _float_or_none(text: str) -> Optional[float]:
         raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
 
 
+def _scale(text: str):
+    """A number, or 'prior' (the gaussian prior's std) for --encoder-noise-scale."""
+    if text.strip().lower() == "prior":
+        return "prior"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'prior', got {text!r}") from None
+
+
 # (TrainConfig field, argparse keywords). Flags for booleans are added separately.
 OPTIONS = (
     ("variant", dict(choices=VARIANTS + CATEGORICAL_VARIANTS)),
@@ -46,8 +56,15 @@ OPTIONS = (
     ("latent_dim", dict(type=int, help="code dimension (default: the prior's)")),
     ("encoder", dict(choices=("deterministic", "gaussian", "universal"))),
     ("hidden", dict(type=int, nargs="+", help="hidden layer sizes")),
+    ("encoder_dropout", dict(type=float, help="dropout probability on the encoder's hidden layers")),
+    ("decoder_dropout", dict(type=float, help="dropout probability on the decoder's hidden layers")),
+    ("discriminator_dropout", dict(type=float, help="dropout probability on the discriminators' hidden layers")),
+    ("hidden_noise", dict(type=float, help="std of noise on the encoder's hidden layers' outputs")),
+    ("encoder_noise_scale", dict(type=_scale, help="gaussian encoder: z = mu + scale * exp(logvar / 2) * eps; "
+                                                   "'prior' for the prior's std")),
     ("reconstruction_loss", dict(choices=RECONSTRUCTION_LOSSES)),
     ("optimizer", dict(choices=OPTIMIZERS)),
+    ("adam_betas", dict(type=float, nargs=2, metavar=("BETA1", "BETA2"))),
     ("lr_reconstruction", dict(type=float, help="default: 0.01 with sgd, 1e-3 with adam")),
     ("momentum_reconstruction", dict(type=float)),
     ("lr_regularization", dict(type=float, help="default: 0.1 with sgd, 1e-3 with adam")),
@@ -70,6 +87,11 @@ OPTIONS = (
     ("lr_decay_factor", dict(type=float)),
     ("max_grad_norm", dict(type=_float_or_none, help="scale each phase's gradient down to this L2 norm where "
                                                     "longer ('none': never, as in the paper)")),
+    ("ema_decay", dict(type=_float_or_none, help="keep an exponential moving average of the weights with this "
+                                                 "decay; model.safetensors then holds it, model_last.safetensors "
+                                                 "the last weights")),
+    ("classification_every", dict(type=int, help="labelled categorical variants: classify on every k-th "
+                                                 "minibatch")),
     ("epochs", dict(type=int)),
     ("batch_size", dict(type=int)),
     ("num_labeled", dict(type=int, help="labelled variants: keep the labels of N examples only")),
@@ -120,19 +142,23 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_outputs(args: argparse.Namespace, config: TrainConfig, result: TrainResult) -> None:
     out: Path = args.out
-    result.model.save(out / "model.safetensors")
+    result.model.save(out / ("model.safetensors" if result.averaged_model is None else "model_last.safetensors"))
+    if result.averaged_model is not None:
+        result.averaged_model.save(out / "model.safetensors")
     _write_text(out / "config.json", json.dumps(config.to_json(), indent=2))
     _write_text(out / "history.json", json.dumps(result.history, indent=2))
     _write_text(out / "history.csv", _csv(result.history))
     written = ["checkpoint.safetensors", "model.safetensors", "config.json", "history.json", "history.csv"]
+    if result.averaged_model is not None:
+        written.insert(2, "model_last.safetensors")
     heldout = heldout_data(config)
     if args.plots and heldout is not None:
         from ..viz import save_plots
 
-        paths = save_plots(result.model, out / "plots", *heldout, result.history)
+        paths = save_plots(result.averaged_model or result.model, out / "plots", *heldout, result.history)
         written += [str(p.relative_to(out)) for p in paths.values()]
     if heldout is not None and config.variant in CATEGORICAL_VARIANTS:
-        print(_validation_error(result.model, *heldout))
+        print(_validation_error(result.averaged_model or result.model, *heldout))
     last = result.history[-1] if result.history else {}
     summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k != "epoch")
     print(f"trained {len(result.history)} epochs ({summary})")

@@ -33,13 +33,14 @@ class AAE(SavedModel, nn.Module):
 
     ``dropout``: (encoder, decoder, discriminator) probabilities of dropout on every hidden layer's
     output while training (0: none). ``encoder_noise_scale``: the gaussian encoder's noise scale
-    (see GaussianEncoder)."""
+    (see GaussianEncoder). ``hidden_noise``: std of Gaussian noise on the encoder's hidden layers'
+    outputs while training."""
 
     def __init__(self, prior: Prior, input_dim: int = 784, latent_dim: Optional[int] = None,
                  variant: str = "unsupervised", encoder: str = "deterministic", hidden: Sequence[int] = (1000, 1000),
                  num_labels: Optional[int] = None, noise_dim: int = 8, init_std: float = 0.01,
                  backend: str = "auto", dropout: Sequence[float] = (0.0, 0.0, 0.0),
-                 encoder_noise_scale: float = 1.0) -> None:
+                 encoder_noise_scale: float = 1.0, hidden_noise: float = 0.0) -> None:
         super().__init__()
         dropout = network_dropouts(dropout)
         if not isinstance(prior, Prior):
@@ -62,11 +63,11 @@ class AAE(SavedModel, nn.Module):
         self.config = {"input_dim": int(input_dim), "latent_dim": int(latent_dim), "variant": variant,
                        "encoder": encoder, "hidden": hidden, "num_labels": num_labels, "noise_dim": int(noise_dim),
                        "init_std": float(init_std), "backend": backend, "dropout": list(dropout),
-                       "encoder_noise_scale": float(encoder_noise_scale)}
+                       "encoder_noise_scale": float(encoder_noise_scale), "hidden_noise": float(hidden_noise)}
         label_slots = num_labels if variant == "supervised" else 0
         disc_slots = num_labels + 1 if variant == "label_regularized" else 0
         self.encoder = make_encoder(encoder, input_dim, latent_dim, hidden, noise_dim, backend, dropout[0],
-                                    encoder_noise_scale)
+                                    encoder_noise_scale, hidden_noise)
         self.decoder = FusedMLP([latent_dim + label_slots, *reversed(hidden), input_dim], out_activation="sigmoid",
                                 backend=backend, dropout=dropout[1])
         self.discriminator = FusedMLP([latent_dim + disc_slots, *hidden, 1], backend=backend, dropout=dropout[2])

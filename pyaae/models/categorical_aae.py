@@ -25,12 +25,13 @@ class CategoricalAAE(SavedModel, nn.Module):
     """Encoder trunk (ReLU FusedMLP) with a softmax head of ``num_categories`` and a linear style
     head of the style prior's dimension; decoder from (one-hot or soft y, z) with sigmoid output;
     two discriminators. Weights from N(0, init_std^2), biases zero. ``dropout``: (encoder, decoder,
-    discriminators) probabilities of dropout on every hidden layer's output while training."""
+    discriminators) probabilities of dropout on every hidden layer's output while training;
+    ``hidden_noise``: std of Gaussian noise on the trunk's hidden layers' outputs while training."""
 
     def __init__(self, style_prior: Prior, num_categories: int, input_dim: int = 784,
                  variant: str = "semi_supervised", hidden: Sequence[int] = (1000, 1000), init_std: float = 0.01,
                  backend: str = "auto", labelled: Optional[bool] = None, head_margin: Optional[float] = None,
-                 dropout: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
+                 dropout: Sequence[float] = (0.0, 0.0, 0.0), hidden_noise: float = 0.0) -> None:
         super().__init__()
         encoder_p, decoder_p, discriminator_p = network_dropouts(dropout)
         if not isinstance(style_prior, Prior):
@@ -47,14 +48,14 @@ class CategoricalAAE(SavedModel, nn.Module):
         self.config = {"input_dim": int(input_dim), "latent_dim": style_prior.dim, "num_categories": num_categories,
                        "variant": variant, "hidden": hidden, "init_std": float(init_std), "backend": backend,
                        "labelled": variant == "semi_supervised" if labelled is None else bool(labelled),
-                       "dropout": [encoder_p, decoder_p, discriminator_p]}
+                       "dropout": [encoder_p, decoder_p, discriminator_p], "hidden_noise": float(hidden_noise)}
         self.config["num_labels"] = num_categories if self.config["labelled"] else None
         if variant == "dim_reduction":
             # Default margin: 6 style standard deviations, so that clusters of styles barely overlap.
             spread = float(style_prior.sample(4096, seed=0).std(0).mean())
             self.config["head_margin"] = float(head_margin) if head_margin is not None else 6.0 * spread
         self.trunk = FusedMLP([input_dim, *hidden], out_activation="relu", backend=backend, dropout=encoder_p,
-                              out_dropout=encoder_p)
+                              out_dropout=encoder_p, hidden_noise=hidden_noise, out_noise=hidden_noise)
         self.category_head = FusedLinear(hidden[-1], num_categories, backend=backend)
         self.style_head = FusedLinear(hidden[-1], style_prior.dim, backend=backend)
         reduced = variant == "dim_reduction"

@@ -12,12 +12,14 @@ ENCODERS = ("deterministic", "gaussian", "universal")
 
 
 class DeterministicEncoder(nn.Module):
-    """z = f(x): q(z|x) is a point mass. ``dropout``: on every hidden layer's output while training."""
+    """z = f(x): q(z|x) is a point mass. ``dropout`` and ``hidden_noise``: on every hidden layer's
+    output while training."""
 
     def __init__(self, input_dim: int, latent_dim: int, hidden: Sequence[int], backend: str = "auto",
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, hidden_noise: float = 0.0) -> None:
         super().__init__()
-        self.net = FusedMLP([input_dim, *hidden, latent_dim], backend=backend, dropout=dropout)
+        self.net = FusedMLP([input_dim, *hidden, latent_dim], backend=backend, dropout=dropout,
+                            hidden_noise=hidden_noise)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -31,11 +33,11 @@ class GaussianEncoder(nn.Module):
     paper's Gaussian posterior. At the prior's standard deviation (5 for the paper's N(0, 5^2 I)) the
     noise starts, with logvar near 0, as wide as the prior itself, so the decoder learns from the
     start to map the prior's whole volume to images; this is the encoder of public code that reaches
-    the paper's Parzen estimate (docs/reproducing.md). ``dropout``: on every hidden layer's output
-    (the trunk's) while training."""
+    the paper's Parzen estimate (docs/reproducing.md). ``dropout`` and ``hidden_noise``: on every
+    hidden layer's output (the trunk's) while training."""
 
     def __init__(self, input_dim: int, latent_dim: int, hidden: Sequence[int], backend: str = "auto",
-                 dropout: float = 0.0, noise_scale: float = 1.0) -> None:
+                 dropout: float = 0.0, noise_scale: float = 1.0, hidden_noise: float = 0.0) -> None:
         super().__init__()
         if not hidden:
             raise ValueError("the gaussian encoder needs at least one hidden layer (its heads share it)")
@@ -43,7 +45,7 @@ class GaussianEncoder(nn.Module):
             raise ValueError(f"noise_scale must be a positive finite number, got {noise_scale!r}")
         self.noise_scale = float(noise_scale)
         self.trunk = FusedMLP([input_dim, *hidden], out_activation="relu", backend=backend, dropout=dropout,
-                              out_dropout=dropout)
+                              out_dropout=dropout, hidden_noise=hidden_noise, out_noise=hidden_noise)
         self.mean = FusedLinear(hidden[-1], latent_dim, backend=backend)
         self.log_var = FusedLinear(hidden[-1], latent_dim, backend=backend)
 
@@ -59,12 +61,13 @@ class UniversalEncoder(nn.Module):
     """z = f(x, eta) with eta ~ N(0, I) concatenated to the input: q(z|x) = delta(z - f(x, eta))."""
 
     def __init__(self, input_dim: int, latent_dim: int, hidden: Sequence[int], noise_dim: int,
-                 backend: str = "auto", dropout: float = 0.0) -> None:
+                 backend: str = "auto", dropout: float = 0.0, hidden_noise: float = 0.0) -> None:
         super().__init__()
         if isinstance(noise_dim, bool) or not isinstance(noise_dim, int) or noise_dim < 1:
             raise ValueError(f"noise_dim must be a positive integer, got {noise_dim!r}")
         self.noise_dim = noise_dim
-        self.net = FusedMLP([input_dim + noise_dim, *hidden, latent_dim], backend=backend, dropout=dropout)
+        self.net = FusedMLP([input_dim + noise_dim, *hidden, latent_dim], backend=backend, dropout=dropout,
+                            hidden_noise=hidden_noise)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         eta = torch.randn(x.shape[0], self.noise_dim, dtype=x.dtype, device=x.device)
@@ -72,15 +75,16 @@ class UniversalEncoder(nn.Module):
 
 
 def make_encoder(kind: str, input_dim: int, latent_dim: int, hidden: Sequence[int], noise_dim: int,
-                 backend: str, dropout: float = 0.0, noise_scale: float = 1.0) -> nn.Module:
+                 backend: str, dropout: float = 0.0, noise_scale: float = 1.0,
+                 hidden_noise: float = 0.0) -> nn.Module:
     """The encoder named ``kind`` (one of ENCODERS); ``noise_scale`` applies to the gaussian encoder
     only (1 for the others)."""
     if kind != "gaussian" and noise_scale != 1.0:
         raise ValueError(f"encoder_noise_scale applies to the gaussian encoder only, not {kind!r}")
     if kind == "deterministic":
-        return DeterministicEncoder(input_dim, latent_dim, hidden, backend, dropout)
+        return DeterministicEncoder(input_dim, latent_dim, hidden, backend, dropout, hidden_noise)
     if kind == "gaussian":
-        return GaussianEncoder(input_dim, latent_dim, hidden, backend, dropout, noise_scale)
+        return GaussianEncoder(input_dim, latent_dim, hidden, backend, dropout, noise_scale, hidden_noise)
     if kind == "universal":
-        return UniversalEncoder(input_dim, latent_dim, hidden, noise_dim, backend, dropout)
+        return UniversalEncoder(input_dim, latent_dim, hidden, noise_dim, backend, dropout, hidden_noise)
     raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}; got {kind!r}")

@@ -27,6 +27,8 @@ class FusedMLP(DropoutStream, nn.Sequential):
     ``dropout`` (probability) acts on every hidden layer's output and ``out_dropout`` on the last
     layer's, in training mode only (inverted dropout: kept elements are scaled by 1 / (1 - p)). The
     masks are keyed by ``dropout_seed``, ``dropout_step`` and the layer's index (pyaae.nn.dropout).
+    ``hidden_noise`` and ``out_noise``: std of Gaussian noise added, in training mode, to every hidden
+    layer's output and to the last layer's (after the activation and dropout).
     """
 
     def __init__(
@@ -42,9 +44,14 @@ class FusedMLP(DropoutStream, nn.Sequential):
         allow_tf32: bool = False,
         dropout: float = 0.0,
         out_dropout: float = 0.0,
+        hidden_noise: float = 0.0,
+        out_noise: float = 0.0,
     ) -> None:
         sizes = list(sizes)
         dropout, out_dropout = check_probability(dropout), check_probability(out_dropout, "out_dropout")
+        for name, value in (("hidden_noise", hidden_noise), ("out_noise", out_noise)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if len(sizes) < 2:
             raise ValueError(f"sizes must list at least an input and an output size, got {sizes!r}")
         check_backend(backend)
@@ -62,15 +69,30 @@ class FusedMLP(DropoutStream, nn.Sequential):
         self.negative_slope = negative_slope
         self.allow_tf32 = allow_tf32  # TF32 tensor cores for the CUDA kernels (pyaae.ops.fused_linear)
         self.dropout, self.out_dropout = dropout, out_dropout
+        self.hidden_noise, self.out_noise = float(hidden_noise), float(out_noise)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The whole stack as one fused op (one kernel call per pass with the kernels)."""
+        """The whole stack as one fused op (one kernel call per pass with the kernels); with noise on
+        the layers' outputs in training mode, one fused op per layer with the noise between them."""
         dropout = {}
         if (self.dropout > 0 or self.out_dropout > 0) and self.dropout_active():
             dropout = {"dropout": [self.dropout] * (len(self) - 1) + [self.out_dropout], **self.next_dropout_key()}
-        return ops.fused_mlp(x, [layer.weight for layer in self], [layer.bias for layer in self],
-                             [layer.activation for layer in self], self.negative_slope, backend=self.backend,
-                             allow_tf32=self.allow_tf32, **dropout)
+        weights, biases = [layer.weight for layer in self], [layer.bias for layer in self]
+        activations = [layer.activation for layer in self]
+        noise = [self.hidden_noise] * (len(self) - 1) + [self.out_noise]
+        if not (self.training and any(noise)):
+            return ops.fused_mlp(x, weights, biases, activations, self.negative_slope, backend=self.backend,
+                                 allow_tf32=self.allow_tf32, **dropout)
+        for i, std in enumerate(noise):
+            layer_dropout = {}
+            if dropout:
+                layer_dropout = {"dropout": dropout["dropout"][i], "dropout_seed": dropout["dropout_seed"],
+                                 "dropout_step": dropout["dropout_step"], "dropout_layer": i}
+            x = ops.fused_linear(x, weights[i], biases[i], activations[i], self.negative_slope, backend=self.backend,
+                                 allow_tf32=self.allow_tf32, **layer_dropout)
+            if std > 0:
+                x = x + std * torch.randn_like(x)
+        return x
 
     @property
     def backend(self) -> str:

@@ -61,6 +61,8 @@ class TrainConfig:
             kernels' epilogue). With encoder dropout, the codes the discriminator learns from are
             computed with the encoder's dropout off (its noise, if any, stays on); the encoder's own
             updates see it on.
+        hidden_noise: std of Gaussian noise added to every hidden layer's output of the encoder while
+            training (0: none; the improved-GAN recipe uses 0.5 in its classifier).
         encoder_noise_scale: the gaussian encoder's noise, z = mu + scale * exp(logvar / 2) * eps:
             a number, or "prior" for the gaussian prior's std (prior_std). 1 is the paper's posterior.
         reconstruction_loss: "bce" (per-image sum of pixel cross-entropies) or "mse" (per-image sum).
@@ -93,6 +95,12 @@ class TrainConfig:
             (1: the paper's). A larger weight holds z closer to its unimodal prior, leaving the class
             to y. bench/reproduce/clustering_mnist.py uses 3.
         lr_decay_epochs, lr_decay_factor: every rate is multiplied by the factor at each listed epoch.
+        ema_decay: keep an exponential moving average of every weight (Polyak averaging), updated
+            after every step: average <- decay * average + (1 - decay) * weight (None: none). The
+            average is checkpointed; ``pyaae.train`` returns it as ``averaged_model``, and the CLI
+            writes it as model.safetensors (the last weights as model_last.safetensors).
+        classification_every: labelled categorical variants: the classification phase runs on every
+            k-th minibatch only (1: every minibatch, the paper's).
         max_grad_norm: every phase's gradient (over the parameters that phase updates) is scaled down
             to this L2 norm where it is longer, before the optimizer's step (None: never, as in the
             paper). Under the paper's SGD settings the reconstruction gradient, of norm 5-50 most of
@@ -136,6 +144,7 @@ class TrainConfig:
     decoder_dropout: float = 0.0
     discriminator_dropout: float = 0.0
     encoder_noise_scale: Union[float, str] = 1.0
+    hidden_noise: float = 0.0
     reconstruction_loss: str = "bce"
     optimizer: str = "sgd"
     adam_betas: Sequence[float] = (0.5, 0.999)
@@ -153,6 +162,8 @@ class TrainConfig:
     lr_decay_epochs: Sequence[int] = (50, 1000)
     lr_decay_factor: float = 0.1
     max_grad_norm: Optional[float] = 100.0
+    ema_decay: Optional[float] = None
+    classification_every: int = 1
     epochs: int = 1
     batch_size: int = 100
     num_labeled: Optional[int] = None
@@ -184,7 +195,9 @@ class TrainConfig:
         _one_of("labeled_selection", self.labeled_selection, LABELLED_SELECTIONS)
         if not isinstance(self.prior, Prior):
             _one_of("prior", self.prior, PRIOR_NAMES, "or a pyaae.priors.Prior")
-        for name in ("epochs", "batch_size"):
+        if self.ema_decay is not None:
+            check_probability(self.ema_decay, "ema_decay")
+        for name in ("epochs", "batch_size", "classification_every"):
             _positive_int(name, getattr(self, name))
         for name in ("train_size", "num_labeled", "latent_dim"):
             if getattr(self, name) is not None:
@@ -199,7 +212,8 @@ class TrainConfig:
             _positive_int("num_categories", self.num_categories)
             if self.num_categories < 2:
                 raise ValueError(f"num_categories must be an integer >= 2, got {self.num_categories!r}")
-        for name in ("input_noise", "discriminator_noise", "category_balance", "style_regularization_weight"):
+        for name in ("input_noise", "discriminator_noise", "hidden_noise", "category_balance",
+                     "style_regularization_weight"):
             value = getattr(self, name)
             if value is None and name in ("input_noise", "discriminator_noise"):
                 continue  # the variant's default

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 
@@ -12,6 +12,7 @@ from .._process_group import barrier, gather_to_all, rank_and_world, sum_over_ra
 from .._version import __version__
 from ..models import AAE
 from ..models.checkpoint import load_checkpoint, save_checkpoint
+from .averaging import average_tensors, restore_average
 from .config import TrainConfig
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -27,11 +28,12 @@ def checkpoint_path(config: TrainConfig) -> Path:
 
 
 def save_training_state(config: TrainConfig, model: AAE, optimizers: Dict[str, torch.optim.Optimizer], epoch: int,
-                        history: List[dict]) -> Path:
-    """Everything a resumed run needs after ``epoch`` completed epochs. Under torch.distributed every
-    rank calls this: rank 0 writes the file with each rank's random state, and every rank returns
-    once it is on disk."""
+                        history: List[dict], average: Optional[torch.nn.Module] = None) -> Path:
+    """Everything a resumed run needs after ``epoch`` completed epochs (with the weight average, when
+    the run keeps one). Under torch.distributed every rank calls this: rank 0 writes the file with each
+    rank's random state, and every rank returns once it is on disk."""
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    tensors.update(average_tensors(average))
     scalars: Dict[str, Dict[str, float]] = {}
     for phase, optimizer in optimizers.items():
         for index, values in optimizer.state_dict()["state"].items():
@@ -64,10 +66,11 @@ def _random_states(config: TrainConfig) -> Dict[str, torch.Tensor]:
     return out
 
 
-def restore_training_state(config: TrainConfig, model: AAE,
-                           optimizers: Dict[str, torch.optim.Optimizer]) -> Tuple[int, List[dict]]:
-    """Load the checkpoint into ``model`` and ``optimizers``; returns (completed epochs, history), or
-    (0, []) when there is no checkpoint yet. A checkpoint of another architecture is a ValueError."""
+def restore_training_state(config: TrainConfig, model: AAE, optimizers: Dict[str, torch.optim.Optimizer],
+                           average: Optional[torch.nn.Module] = None) -> Tuple[int, List[dict]]:
+    """Load the checkpoint into ``model``, ``optimizers`` and the weight average; returns (completed
+    epochs, history), or (0, []) when there is no checkpoint yet. A checkpoint of another architecture
+    is a ValueError."""
     path = checkpoint_path(config)
     rank, world = rank_and_world()
     seen_by = int(sum_over_ranks(torch.tensor([float(path.exists())])).item())
@@ -88,6 +91,7 @@ def restore_training_state(config: TrainConfig, model: AAE,
                          "or another checkpoint_dir")
     _warn_of_changed_settings(path, description.get("config", {}), config.to_json())
     model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    restore_average(average, tensors, path)
     for phase, optimizer in optimizers.items():
         restored: Dict[int, dict] = {}
         prefix = f"optimizer.{phase}."
@@ -123,6 +127,11 @@ def _described(value: object) -> bool:
     return isinstance(value, str) and value.startswith("<") and value.endswith(">")
 
 
+# Model settings that change how it trains or runs, not its weights: checkpoints from before these
+# settings existed lack them, and TrainConfig's own check names a change of them.
+NOT_ARCHITECTURE = frozenset({"backend", "dropout", "encoder_noise_scale", "hidden_noise"})
+
+
 def _architecture(model_config: dict) -> dict:
     """What must match to load the weights (the backend may change between runs)."""
-    return {k: v for k, v in model_config.items() if k != "backend"}
+    return {k: v for k, v in model_config.items() if k not in NOT_ARCHITECTURE}

@@ -18,6 +18,7 @@ from .config import TrainConfig
 from .data import training_data
 from .distributed import Shard, collective_failure, collective_failures_reported, data_parallel, seed_rank_generator
 from .labelled import labelled_first
+from .averaging import weight_average
 from .state import restore_training_state, save_training_state
 from .step import make_optimizers, set_learning_rates, train_step
 
@@ -31,11 +32,13 @@ class TrainingDiverged(RuntimeError):
 @dataclass
 class TrainResult:
     """The trained model, per-epoch ``history`` (mean phase losses, discriminator accuracy, seconds,
-    steps per second) and the ``config`` that produced them."""
+    steps per second), the ``config`` that produced them, and with ``config.ema_decay`` the model
+    holding the weight average (``averaged_model``; None otherwise)."""
 
     model: Union[AAE, CategoricalAAE]
     history: List[Dict[str, float]] = field(default_factory=list)
     config: Optional[TrainConfig] = None
+    averaged_model: Optional[Union[AAE, CategoricalAAE]] = None
 
 
 def train(config: Optional[TrainConfig] = None, **overrides: Any) -> TrainResult:
@@ -68,16 +71,17 @@ def _train(config: TrainConfig) -> TrainResult:
         model = CategoricalAAE(prior, config.categories(), input_dim=images.shape[1], variant=config.variant,
                                hidden=list(config.hidden), init_std=config.init_std, backend=config.backend,
                                labelled=config.labelled(), head_margin=config.head_margin,
-                               dropout=config.dropouts())
+                               dropout=config.dropouts(), hidden_noise=config.hidden_noise)
     else:
         model = AAE(prior, input_dim=images.shape[1], latent_dim=prior.dim, variant=config.variant,
                     encoder=config.encoder, hidden=list(config.hidden), num_labels=num_labels,
                     init_std=config.init_std, backend=config.backend, dropout=config.dropouts(),
-                    encoder_noise_scale=config.noise_scale())
+                    encoder_noise_scale=config.noise_scale(), hidden_noise=config.hidden_noise)
     model = model.to(config.device)
     seed_rank_generator(config.seed)
     optimizers = make_optimizers(model, config)
-    start_epoch, history = (restore_training_state(config, model, optimizers) if config.resume else (0, []))
+    average = weight_average(model, config.ema_decay)
+    start_epoch, history = (restore_training_state(config, model, optimizers, average) if config.resume else (0, []))
     known = _known_labels(config, labels)
     images = images.to(config.device)
     steps = math.ceil(len(images) / config.batch_size)
@@ -86,14 +90,15 @@ def _train(config: TrainConfig) -> TrainResult:
         for epoch in range(start_epoch, config.epochs):
             set_learning_rates(optimizers, config, epoch)
             model.train()
-            history.append(_epoch(model, optimizers, images, known, config, epoch, steps))
+            history.append(_epoch(model, optimizers, images, known, config, epoch, steps, average))
             if config.checkpoint_dir is not None:
-                save_training_state(config, model, optimizers, epoch + 1, history)
+                save_training_state(config, model, optimizers, epoch + 1, history, average)
             # Every rank stops after the same epoch.
             if deadline is not None and any_rank(time.monotonic() >= deadline):
                 break
     model.eval()
-    return TrainResult(model=model, history=history, config=config)
+    averaged = None if average is None else average.module.eval()
+    return TrainResult(model=model, history=history, config=config, averaged_model=averaged)
 
 
 def build_prior(config: TrainConfig) -> Prior:
@@ -153,7 +158,7 @@ def _known_labels(config: TrainConfig, labels: Optional[torch.Tensor]) -> Option
 
 
 def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, labels: Optional[torch.Tensor],
-           config: TrainConfig, epoch: int, steps: int) -> Dict[str, float]:
+           config: TrainConfig, epoch: int, steps: int, average) -> Dict[str, float]:
     # The shuffle has its own generator so that a resumed run sees the same order.
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(config.seed * 1_000_003 + epoch))
     order = order.to(images.device)
@@ -169,7 +174,8 @@ def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, 
         key_dropout(model, config.seed, offset, rank)
         try:
             if isinstance(model, CategoricalAAE):
-                batch = None if labelled is None else labelled(step)
+                batch = None if labelled is None or step % config.classification_every else \
+                    labelled(step // config.classification_every)
                 metrics = categorical_step(model, optimizers, images[index],
                                            None if batch is None else (images[batch], labels[batch]), config, offset,
                                            shard)
@@ -184,6 +190,12 @@ def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, 
             if _finite(model, images[index], None if labels is None else labels[index]):
                 raise
             raise _diverged(epoch, step, config) from exc
+        if average is not None:
+            average.update_parameters(model)
+        if isinstance(model, CategoricalAAE) and labelled is not None and "classification" not in metrics:
+            # A step without the classification phase (classification_every): it counts 0 here, and the
+            # epoch's mean below is taken over the steps that ran the phase.
+            metrics["classification"] = torch.zeros((), device=images.device)
         values = torch.stack(list(metrics.values())).double()
         totals = values if totals is None else totals + values
         if step % CHECK_EVERY == 0 or step == steps - 1:
@@ -204,6 +216,8 @@ def _epoch(model: Union[AAE, CategoricalAAE], optimizers, images: torch.Tensor, 
     # Each rank's metrics are its share of the minibatch times the world size.
     means = sum_over_ranks(totals) / (world * steps)
     record = dict(zip(metrics, means.tolist()))
+    if "classification" in record:
+        record["classification"] *= steps / math.ceil(steps / config.classification_every)
     record.update(epoch=epoch + 1, seconds=seconds, steps_per_second=steps / seconds)
     return record
 
