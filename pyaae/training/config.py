@@ -202,8 +202,14 @@ class TrainConfig:
         for name in ("train_size", "num_labeled", "latent_dim"):
             if getattr(self, name) is not None:
                 _positive_int(name, getattr(self, name), allow_zero=name == "num_labeled")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**40:
+            # The seed keys shuffles as seed * 1_000_003 + epoch, which must stay a valid 64-bit generator seed.
+            raise ValueError(f"seed must be an integer in [0, 2**40), got {self.seed!r}")
+        decay = self.lr_decay_epochs
+        if not isinstance(decay, (list, tuple)) or any(isinstance(e, bool) or not isinstance(e, int) or e < 0
+                                                       for e in decay):
+            raise ValueError(f"lr_decay_epochs must be a list of epoch numbers >= 0 (empty: no schedule), got "
+                             f"{decay!r}")
         for name in ("lr_reconstruction", "lr_regularization", "lr_classification", "prior_std", "init_std",
                      "lr_decay_factor", "head_margin", "max_grad_norm", "max_minutes"):
             if getattr(self, name) is not None or name not in OPTIONAL_RATES:

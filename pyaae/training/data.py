@@ -33,6 +33,12 @@ def training_data(config: TrainConfig) -> Data:
         raise TypeError(f"dataset must be 'mnist', one of {SYNTHETIC}, a tensor, an (images, labels) pair or a "
                         f"torch Dataset; got {type(dataset).__name__}")
     images, labels = _checked(images, labels)
+    if config.reconstruction_loss == "bce":
+        low, high = images.min().item(), images.max().item()
+        if low < 0 or high > 1:
+            raise ValueError(f"reconstruction_loss='bce' (the default: a Bernoulli decoder) needs data in [0, 1], "
+                             f"but the images range over [{low:.4g}, {high:.4g}]: scale them into [0, 1] (8-bit "
+                             f"pixels: divide by 255), or train with reconstruction_loss='mse'")
     if config.train_size is not None:
         if config.train_size > len(images):
             raise ValueError(f"train_size {config.train_size} exceeds the {len(images)} training examples")

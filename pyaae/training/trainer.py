@@ -63,6 +63,8 @@ def train(config: Optional[TrainConfig] = None, **overrides: Any) -> TrainResult
 def _train(config: TrainConfig) -> TrainResult:
     prior = build_prior(config)
     images, labels = training_data(config)
+    if config.num_labeled is not None and config.num_labeled > len(images) and _keeps_labels(config):
+        raise ValueError(f"num_labeled {config.num_labeled} exceeds the {len(images)} training examples")
     if labels is not None and config.num_labeled is not None and _keeps_labels(config):
         images, labels = labelled_first(images, labels, config.num_labeled, config.labeled_selection, config.seed)
     num_labels = _num_labels(config, labels, prior)
