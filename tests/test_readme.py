@@ -1,4 +1,4 @@
-"""Every example in README.md and docs/**/*.md runs as written.
+"""Every example in README.md and docs/**/*.md runs as written, and every link between them leads somewhere.
 
 A fenced block's info string says what it is: ``python`` (run in this process), ``bash`` (run by bash,
 stopping at the first failing command) or ``text`` (output or other prose, not run). Words after the
@@ -83,6 +83,28 @@ def test_fence_is_known(example: Example) -> None:
     assert "notest:" not in example.info or example.skip_reason, f"{example.name}: notest needs a reason"
     if example.language == "text":
         assert not example.tags and not example.skip_reason, f"{example.name}: a text block is never run"
+
+
+def _anchors(text: str) -> set:
+    """GitHub's anchors of a page's headings: lower case, punctuation dropped, spaces as hyphens."""
+    headings = re.findall(r"^#+ +(.+?) *$", FENCE.sub("", text), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_links_lead_somewhere(page: Path) -> None:
+    """Relative links name files of the checkout, and their #anchors headings of those files."""
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", FENCE.sub("", page.read_text())):
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        if not linked.exists():
+            broken.append(f"{target} (no file {linked})")
+        elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked.read_text()):
+            broken.append(f"{target} (no heading #{anchor})")
+    assert not broken, f"{page.relative_to(ROOT)}: broken links: {broken}"
 
 
 @pytest.fixture
