@@ -242,3 +242,27 @@ def test_max_grad_norm_bounds_every_update(monkeypatch, variant) -> None:
     assert max(used_norms) <= 1e-3 * (1 + 1e-3)
     # The first update sees the same gradient in both runs: scaled down to the bound, or kept if shorter.
     assert used_norms[0] == pytest.approx(min(unclipped[0], 1e-3), rel=1e-3)
+
+
+def test_resume_refuses_a_training_checkpoint_with_a_forged_dtype(tmp_path) -> None:
+    from pyaae.models.checkpoint import load_checkpoint, save_checkpoint
+
+    settings = dict(dataset="blobs", train_size=100, hidden=(8,), batch_size=50, progress=False,
+                    checkpoint_dir=tmp_path)
+    pyaae.train(**settings, epochs=1)
+    path = tmp_path / "checkpoint.safetensors"
+    tensors, description = load_checkpoint(path)
+    name = next(k for k in tensors if k.startswith("model.") and k.endswith("weight"))
+    tensors[name] = tensors[name].view(torch.int32)  # the same bytes, read as integers near 1e9
+    save_checkpoint(path, tensors, description)
+    with pytest.raises(ValueError, match=f"tensor '{name}' is I32"):
+        pyaae.train(**settings, epochs=2, resume=True)
+
+
+def test_a_run_removes_the_part_files_a_killed_writer_left(tmp_path) -> None:
+    stale = tmp_path / "checkpoint.safetensors.0123456789abcdef.part"
+    stale.write_bytes(b"half a checkpoint")
+    unrelated = tmp_path / "notes.part"
+    unrelated.write_text("mine")
+    pyaae.train(dataset="blobs", train_size=100, hidden=(8,), batch_size=50, progress=False, checkpoint_dir=tmp_path)
+    assert not stale.exists() and unrelated.exists()

@@ -11,7 +11,7 @@ import torch
 from .._process_group import barrier, gather_to_all, rank_and_world, sum_over_ranks
 from .._version import __version__
 from ..models import AAE
-from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..models.checkpoint import load_checkpoint, read_checkpoint_header, save_checkpoint
 from .averaging import average_tensors, restore_average
 from .config import TrainConfig
 
@@ -79,7 +79,7 @@ def restore_training_state(config: TrainConfig, model: AAE, optimizers: Dict[str
                          "that every rank sees")
     if not seen_by:
         return 0, []
-    tensors, description = load_checkpoint(path)
+    _, description = read_checkpoint_header(path)
     if description.get("kind") != "training_state":
         raise ValueError(f"{path} is not a pyaae training checkpoint")
     if description.get("world_size", 1) != world:
@@ -90,6 +90,8 @@ def restore_training_state(config: TrainConfig, model: AAE, optimizers: Dict[str
         raise ValueError(f"{path} was written for a model {saved}, not {wanted}: resume with the same settings "
                          "or another checkpoint_dir")
     _warn_of_changed_settings(path, description.get("config", {}), config.to_json())
+    # The weights' dtypes and shapes checked against the model before any tensor is read.
+    tensors, _ = load_checkpoint(path, expected={f"model.{k}": v for k, v in model.state_dict().items()})
     model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     restore_average(average, tensors, path)
     for phase, optimizer in optimizers.items():

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional, Union
 
 import torch
 
+from .._atomic import remove_stale_parts
 from .._process_group import all_ranks_agree, any_rank, rank_and_world, sum_over_ranks
 from ..models import AAE, CATEGORICAL_VARIANTS, CategoricalAAE
 from ..nn.dropout import key_dropout
@@ -19,7 +20,7 @@ from .data import training_data
 from .distributed import Shard, collective_failure, collective_failures_reported, data_parallel, seed_rank_generator
 from .labelled import labelled_first
 from .averaging import weight_average
-from .state import restore_training_state, save_training_state
+from .state import checkpoint_path, restore_training_state, save_training_state
 from .step import make_optimizers, set_learning_rates, train_step
 
 CHECK_EVERY = 10  # steps between reads of the losses from the device (progress bar, divergence check)
@@ -61,6 +62,8 @@ def train(config: Optional[TrainConfig] = None, **overrides: Any) -> TrainResult
 
 
 def _train(config: TrainConfig) -> TrainResult:
+    if config.checkpoint_dir is not None and rank_and_world()[0] == 0:
+        remove_stale_parts(checkpoint_path(config))  # left by a run killed while writing (kill -9)
     prior = build_prior(config)
     images, labels = training_data(config)
     if config.num_labeled is not None and config.num_labeled > len(images) and _keeps_labels(config):
