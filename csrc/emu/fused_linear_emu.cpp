@@ -1,2 +1,3 @@
 // The CUDA fused linear kernels, compiled as C++ for the SIMT emulator (pyaae.emu).
+#include "simt.h"  // first: the CUDA language the .cu source is written in
 #include "../cuda/fused_linear.cu"

@@ -18,7 +18,8 @@ from .._process_group import process_group_from_environment, rank_and_world
 from ..eval import classification_error, clustering_error
 from ..models import CATEGORICAL_VARIANTS, VARIANTS
 from ..training import TrainConfig, TrainResult, train
-from ..training.config import OPTIMIZERS, PRIOR_NAMES, RECONSTRUCTION_LOSSES
+from ..priors import PRIOR_NAMES
+from ..training.config import OPTIMIZERS, RECONSTRUCTION_LOSSES
 from ..training.data import heldout_data
 from ..training.labelled import LABELLED_SELECTIONS
 

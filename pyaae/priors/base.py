@@ -196,15 +196,3 @@ def weights_cdf(weights: torch.Tensor) -> torch.Tensor:
     cdf = torch.cumsum(weights, 0)
     cdf[-1] = 1.0
     return cdf
-
-
-def prior_from_config(config: dict) -> "Prior":
-    """The prior that ``Prior.to_config()`` described."""
-    from . import categorical, gaussian, mixture, swiss_roll, uniform
-
-    kinds = {"gaussian": gaussian.Gaussian, "mixture": mixture.GaussianMixture, "swiss_roll": swiss_roll.SwissRoll,
-             "uniform": uniform.Uniform, "categorical": categorical.Categorical}
-    if not isinstance(config, dict) or config.get("kind") not in kinds:
-        raise ValueError(f"not a prior configuration: {config!r}")
-    params = {k: v for k, v in config.items() if k != "kind"}
-    return kinds[config["kind"]](**params)

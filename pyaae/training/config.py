@@ -16,10 +16,9 @@ from .._dropout import check_probability
 from ..models.aae import VARIANTS
 from ..models.categorical_aae import CATEGORICAL_VARIANTS
 from ..models.encoders import ENCODERS
-from ..priors import Prior
+from ..priors import PRIOR_NAMES, Prior
 from .labelled import LABELLED_SELECTIONS
 
-PRIOR_NAMES = ("gaussian", "mixture", "swiss_roll", "uniform")
 OPTIMIZERS = ("sgd", "adam")
 RECONSTRUCTION_LOSSES = ("bce", "mse")
 DEVICES_HINT = "'cpu', 'cuda' or 'cuda:N'"

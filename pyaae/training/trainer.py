@@ -13,7 +13,8 @@ from .._atomic import remove_stale_parts
 from .._process_group import all_ranks_agree, any_rank, rank_and_world, sum_over_ranks
 from ..models import AAE, CATEGORICAL_VARIANTS, CategoricalAAE
 from ..nn.dropout import key_dropout
-from ..priors import Gaussian, GaussianMixture, Prior, SwissRoll, Uniform
+from ..priors import Prior, named_prior
+from ..priors.registry import check_dimension
 from .categorical_step import categorical_step
 from .config import TrainConfig
 from .data import training_data
@@ -109,19 +110,9 @@ def _train(config: TrainConfig) -> TrainResult:
 def build_prior(config: TrainConfig) -> Prior:
     """The prior ``config.prior`` names (or is), checked against ``config.latent_dim``."""
     if isinstance(config.prior, Prior):
-        prior = config.prior
-    elif config.prior == "gaussian":
-        prior = Gaussian(config.latent_dim or (2 if config.variant == "dim_reduction" else 8), std=config.prior_std)
-    elif config.prior == "mixture":
-        prior = GaussianMixture.paper_preset()
-    elif config.prior == "swiss_roll":
-        prior = SwissRoll()
-    else:
-        prior = Uniform(config.latent_dim or 2, low=-1.0, high=1.0)
-    if config.latent_dim is not None and config.latent_dim != prior.dim:
-        raise ValueError(f"latent_dim {config.latent_dim} does not match the prior {prior!r}, whose dimension is "
-                         f"{prior.dim}")
-    return prior
+        check_dimension(config.prior, config.latent_dim)
+        return config.prior
+    return named_prior(config.prior, config.latent_dim, config.prior_std, 2 if config.variant == "dim_reduction" else 8)
 
 
 def _num_labels(config: TrainConfig, labels: Optional[torch.Tensor], prior: Prior) -> Optional[int]:

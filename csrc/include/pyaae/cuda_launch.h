@@ -1,9 +1,14 @@
-// The one way CUDA kernels are launched: `<<<...>>>` under nvcc, the SIMT emulator
-// (csrc/emu/simt.h) when a .cu source is compiled as C++ for pyaae.emu.
+// The one way CUDA kernels are launched: `<<<...>>>` under nvcc, the SIMT emulator's launch (defined by
+// csrc/emu/simt.h, which the emulation build includes first) when a .cu source is compiled as C++ for
+// pyaae.emu.
 #pragma once
 
 #if defined(PYAAE_CUDA_EMULATION)
-#include "simt.h"
+// The emulation build includes csrc/emu/simt.h before any CUDA source, so the core never reaches into
+// the emulator; it defines PYAAE_LAUNCH.
+#if !defined(PYAAE_LAUNCH)
+#error "under PYAAE_CUDA_EMULATION, include csrc/emu/simt.h before the CUDA sources"
+#endif
 #else
 #include <cuda_runtime.h>
 
