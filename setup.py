@@ -1,4 +1,4 @@
-"""Builds pyaae._C with CMake. Build switches are environment variables (see README):
+"""Builds pyaae._C with CMake. Build switches are environment variables (docs/internals.md):
 PYAAE_CUDA=auto|0|1, PYAAE_CUDA_ARCHS, PYAAE_BUILD_EMU=1, CMAKE_BUILD_PARALLEL_LEVEL."""
 import os
 import shutil

@@ -60,7 +60,7 @@ def test_cuda_mlp_module() -> None:
                                   lambda: pyaae.priors.Categorical([0.25] * 4)],
                          ids=["gaussian", "mixture", "swiss_roll", "uniform", "categorical"])
 def test_cuda_prior_kernels_match_the_cpu(make) -> None:
-    """Same Philox words on the GPU: identical indices, floats within the README's 2^-17 bound."""
+    """Same Philox words on the GPU: identical indices, floats within the 2^-17 bound of docs/internals.md."""
     prior = make()
     labelled = prior.num_classes is not None and not isinstance(prior, pyaae.priors.Categorical)
     labels = torch.randint(-1, prior.num_classes, (100_003,)) if labelled else None

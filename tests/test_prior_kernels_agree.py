@@ -1,6 +1,6 @@
 """The prior-sampling kernels agree with each other: the AVX2 path, the portable path and the CUDA
 kernel (through the emulator) draw the same Philox words, so indices and uniforms are identical and
-the floats (through different log/sin/cos) agree within 2^-17 x max(1, |value|), as the README states."""
+the floats (through different log/sin/cos) agree within 2^-17 x max(1, |value|), as docs/internals.md states."""
 from __future__ import annotations
 
 import pytest

@@ -2,8 +2,8 @@
 labels. Paper: 1.90 +- 0.10 (100), 1.60 +- 0.08 (1000), 0.85 +- 0.02 (all) percent. The labelled
 examples: as many of each class, drawn by --seed (the paper's protocol). pyaae's recipe: Adam,
 noise 0.3 on the encoder's and the discriminators' inputs, 10 categories, 10-D style prior N(0, I),
-and the classification phase's rate 1e-3 (the library's default; README, "Reproducing the paper",
-has the probes that chose it)."""
+and the classification phase's rate 1e-3 (the library's default; docs/lab-notebook.md has the probes
+that chose it)."""
 import sys
 
 from _runner import parser, run

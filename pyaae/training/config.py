@@ -27,10 +27,7 @@ OPTIONAL_RATES = ("lr_reconstruction", "lr_regularization", "lr_classification",
 # (reconstruction, regularization, classification) learning rates. SGD: the paper's, classification
 # as reconstruction. Adam: rates at which the label-regularized mixture separates its classes within
 # a few MNIST epochs (tests/test_training.py), and the classification rate that did best on all of
-# MNIST with few labels: validation error after 6 epochs 15.0 % at 1e-3 against 16.1 % at 3e-3 with
-# 100 labels, 4.70 against 8.99 % with 1000, level with all labels (2.72 against 2.59 %; README,
-# "Reproducing the paper"). Short runs on a subset learn the labels faster at 3e-3
-# (tests/test_categorical.py).
+# MNIST with few labels (the probes are in docs/lab-notebook.md).
 DEFAULT_RATES = {"sgd": (0.01, 0.1, 0.01), "adam": (1e-3, 1e-3, 1e-3)}
 
 
@@ -82,8 +79,7 @@ class TrainConfig:
         discriminator_noise: std of Gaussian noise added to every discriminator input, prior samples
             and codes alike, in both of the regularization phase's updates (None: 0.3 for
             semi_supervised, 0 otherwise). Without it the category discriminator can tell a softmax
-            from a one-hot sample by any small deviation; with it, MNIST with 100 labels measured
-            16.1% validation error after 6 epochs against 21.2% (no clear effect on clustering).
+            from a one-hot sample by any small deviation (docs/training.md has the measurements).
         category_balance: categorical variants: weight of KL(mean of q(y|x) over the minibatch ||
             category prior) in the encoder's regularization update (0: off, the paper's recipe). The
             category discriminator judges one code at a time, so it cannot stop the encoder from
@@ -102,11 +98,10 @@ class TrainConfig:
             k-th minibatch only (1: every minibatch, the paper's).
         max_grad_norm: every phase's gradient (over the parameters that phase updates) is scaled down
             to this L2 norm where it is longer, before the optimizer's step (None: never, as in the
-            paper). Under the paper's SGD settings the reconstruction gradient, of norm 5-50 most of
-            the time, can jump past 1,000 in the first epoch, and the run then blows up within ten
-            steps (unclipped, 3 of 8 seeds on MNIST); at 100 all eight trained, the clip touching 0-4
-            of 1,500 updates. With Adam, whose step length is set by its rate, clipping only limits
-            a spike's weight in the moment estimates.
+            paper). Under the paper's SGD settings a rare spike of the reconstruction gradient can blow
+            a run up; the clip stops it and otherwise seldom binds (docs/training.md). With Adam,
+            whose step length is set by its rate, clipping only limits a spike's weight in the moment
+            estimates.
         epochs, batch_size: length of training and minibatch size (the last partial batch is used).
             Under torch.distributed, batch_size is the whole minibatch: each of N ranks trains on
             its share (batch_size / N rows), so the run follows the one-process run.
