@@ -15,7 +15,7 @@ Each case runs twice: against PyTorch ("vs PyTorch", the ratio the issue's targe
 against NumPy ("vs NumPy", target 1.0: informational), both interleaved call by call with pyaae as
 bench/conftest.py describes, in the same session. The summary table's "GFLOP/s" columns hold
 millions of samples per second for these cases (``gflop`` = samples x 1e-6, so that its one
-decimal shows something); RESULTS.md lists the milliseconds per 10^7 samples.
+decimal shows something); docs/benchmarks.md lists the milliseconds per 10^7 samples.
 
 Targets (issue): >= 3x PyTorch for the mixture and the swiss roll, >= 1.5x for the 8-D Gaussian;
 the uniform and categorical priors have none (1.0 here).
