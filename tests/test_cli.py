@@ -52,6 +52,8 @@ def test_resume_continues_the_run(run_dir, tmp_path, capsys) -> None:
     resumed = json.loads((out / "history.json").read_text())
     uninterrupted = json.loads((run_dir / "history.json").read_text())
     assert [h["reconstruction"] for h in resumed] == [h["reconstruction"] for h in uninterrupted]
+    ours, theirs = load_file(out / "model.safetensors"), load_file(run_dir / "model.safetensors")
+    assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
 
 
 def test_clustering_options_reach_the_run(tmp_path) -> None:
@@ -189,3 +191,38 @@ def test_missing_kernels_are_named_not_silent(monkeypatch, capsys, tmp_path) -> 
     assert main(TRAIN + ["--out", str(tmp_path / "run"), "--no-plots"]) == 0
     err = capsys.readouterr().err
     assert "pyaae._C could not be imported: gone" in err and "running on the PyTorch reference backend" in err
+
+
+def test_an_existing_run_is_never_replaced_by_accident(tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    assert main(TRAIN + ["--epochs", "1", "--no-plots", "--out", str(out)]) == 0
+    before = (out / "model.safetensors").read_bytes()
+    capsys.readouterr()
+    assert main(TRAIN + ["--epochs", "1", "--no-plots", "--out", str(out), "--seed", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and "--resume" in err and "--overwrite" in err
+    assert (out / "model.safetensors").read_bytes() == before
+    assert main(TRAIN + ["--epochs", "1", "--no-plots", "--out", str(out), "--seed", "3", "--overwrite"]) == 0
+    assert (out / "model.safetensors").read_bytes() != before
+
+
+def test_resume_says_what_it_does_when_there_is_nothing_to_resume_or_to_train(tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    assert main(TRAIN + ["--epochs", "1", "--no-plots", "--out", str(out), "--resume"]) == 0
+    assert "holds no checkpoint; starting a new run" in capsys.readouterr().out
+    assert main(TRAIN + ["--epochs", "1", "--no-plots", "--out", str(out), "--resume"]) == 0
+    text = capsys.readouterr().out
+    assert "already trained 1 epochs" in text and "nothing to train" in text
+
+
+def test_an_unusable_out_fails_before_any_data_is_read(tmp_path, capsys, monkeypatch) -> None:
+    import pyaae.training.trainer
+
+    def no_data(config):
+        raise AssertionError("data read before --out was checked")
+
+    monkeypatch.setattr(pyaae.training.trainer, "training_data", no_data)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(TRAIN + ["--epochs", "1", "--out", str(blocker / "run")]) == 2
+    assert "error:" in capsys.readouterr().err

@@ -17,7 +17,9 @@ from .._atomic import write_atomically
 from .._process_group import process_group_from_environment, rank_and_world
 from ..eval import classification_error, clustering_error
 from ..models import CATEGORICAL_VARIANTS, VARIANTS
+from ..models.checkpoint import read_checkpoint_header
 from ..training import TrainConfig, TrainResult, train
+from ..training.state import checkpoint_path
 from ..priors import PRIOR_NAMES
 from ..training.config import OPTIMIZERS, RECONSTRUCTION_LOSSES
 from ..training.data import heldout_data
@@ -122,6 +124,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             default=list(default) if isinstance(default, tuple) else default, **kwargs)
     parser.add_argument("--out", required=True, type=Path, help="output folder (created)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    parser.add_argument("--overwrite", action="store_true", help="start afresh in an --out that holds a run, "
+                                                                 "replacing it")
     parser.add_argument("--no-download", dest="download", action="store_false", help="never fetch MNIST")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     parser.add_argument("--no-plots", dest="plots", action="store_false", help="skip the plots")
@@ -135,10 +139,39 @@ def run(args: argparse.Namespace) -> int:
     settings = {k: v for k, v in vars(args).items() if k in fields}
     with process_group_from_environment(args.device, args.dist_timeout) as device:
         config = TrainConfig(**dict(settings, device=device), checkpoint_dir=str(args.out))
+        config.validate()
+        done = _prepare_out(args) if rank_and_world()[0] == 0 else None
         result = train(config)
         if rank_and_world()[0] == 0:
+            if done is not None and done >= config.epochs:
+                print(f"--resume: the run in {args.out} has already trained {done} epochs (--epochs "
+                      f"{config.epochs}); nothing to train, its outputs are written again")
             _write_outputs(args, config, result)
     return 0
+
+
+def _prepare_out(args: argparse.Namespace) -> Optional[int]:
+    """Check --out before any data is read: a folder that can be written, and never a finished run
+    replaced by accident. Returns the epochs the checkpoint holds when resuming (None otherwise)."""
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    probe = out / ".pyaae-write-check"
+    probe.write_bytes(b"")  # an unwritable folder fails here, not after the first epoch
+    probe.unlink()
+    checkpoint = checkpoint_path(TrainConfig(checkpoint_dir=str(out)))
+    held = [name for name in ("checkpoint.safetensors", "model.safetensors") if (out / name).exists()]
+    if args.resume:
+        if not checkpoint.exists():
+            print(f"--resume: {out} holds no checkpoint; starting a new run there")
+            return None
+        _, description = read_checkpoint_header(checkpoint)
+        return int(description.get("epoch", 0))
+    if held and not args.overwrite:
+        raise ValueError(f"--out {out} already holds a run ({', '.join(held)}): pass --resume to continue it, "
+                         "--overwrite to replace it, or choose another --out")
+    if args.overwrite and checkpoint.exists():
+        checkpoint.unlink()  # the new run must not resume the old one's state
+    return None
 
 
 def _write_outputs(args: argparse.Namespace, config: TrainConfig, result: TrainResult) -> None:
