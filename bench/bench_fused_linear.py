@@ -112,3 +112,19 @@ def bench_mlp(versus_torch, batch: int) -> None:
     layers = list(zip(MLP_SIZES[:-1], MLP_SIZES[1:]))
     work = sum(gflop(batch, n_in, n_out, input_grad=i > 0) for i, (n_in, n_out) in enumerate(layers))
     versus_torch(f"MLP {'-'.join(map(str, MLP_SIZES))}, batch {batch}", work, ours, theirs, MLP_TARGET)
+
+
+@pytest.mark.parametrize("batch", [100])
+def bench_mlp_dropout(versus_torch, batch: int) -> None:
+    """The dropout recipe's encoder trunk (784-1200-1200, dropout 0.2 after both layers, training mode):
+    pyaae's masks are drawn in the kernels' epilogue and again in the backward pass; PyTorch's twin
+    runs nn.Dropout after each ReLU and keeps its masks."""
+    torch.manual_seed(0)
+    sizes = [784, 1200, 1200]
+    mlp = pyaae.nn.FusedMLP(sizes, out_activation="relu", backend="kernels", dropout=0.2, out_dropout=0.2)
+    twin = mlp.to_torch()
+    x, g = torch.rand(batch, sizes[0]), torch.randn(batch, sizes[-1])
+    ours = forward_backward(lambda: mlp(x), g, list(mlp.parameters()))
+    theirs = forward_backward(lambda: twin(x), g, list(twin.parameters()))
+    work = gflop(batch, 784, 1200, False) + gflop(batch, 1200, 1200, True)
+    versus_torch(f"MLP 784-1200-1200 dropout 0.2, batch {batch}", work, ours, theirs, MLP_TARGET)

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "dropout_mask.h"
 #include "gemm.h"
 #include "narrow_linear.h"
 #include "parallel.h"
@@ -78,18 +79,30 @@ void gemm_empty_reduction(const GemmProblem& p) {
   if (p.row_sums != nullptr) std::fill(p.row_sums, p.row_sums + p.m, 0.0f);
 }
 
+cpu::DropoutRowFn current_dropout_row() {
+#if defined(PYAAE_HAVE_AVX2)
+  if (current_simd_level() == SimdLevel::Avx2) return cpu::dropout_row_avx2;
+#endif
+  return cpu::dropout_row_generic;
+}
+
+// The dropout factors of columns [c0, c1) of a row, in a buffer of the calling thread's.
+const float* row_factors(cpu::DropoutRowFn fn, const Dropout& d, int64_t row, int64_t c0, int64_t c1) {
+  thread_local std::vector<float> factors;
+  factors.resize(static_cast<size_t>(c1 - c0));
+  fn(d, row, c0, c1, factors.data());
+  return factors.data();
+}
+
 // Multiplies rows [r0, r1), columns [c0, c1) of c (leading dimension ldc) by their dropout factors:
 // the epilogue of a forward slice, run by the thread that computed the slice while it is in cache.
 void apply_dropout(const Dropout& d, float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-  if (!dropout_active(d)) return;
-  const float scale = dropout_scale(d);
+  if (!dropout_active(d) || c0 >= c1) return;
+  const cpu::DropoutRowFn fn = current_dropout_row();
   for (int64_t r = r0; r < r1; ++r) {
+    const float* factors = row_factors(fn, d, r, c0, c1);
     float* row = c + r * ldc;
-    PhiloxWords words{};
-    for (int64_t col = c0; col < c1; ++col) {
-      if (col == c0 || (col & 3) == 0) words = dropout_words(d, r, col);
-      row[col] *= dropout_factor(words.w[col & 3], d.p, scale);
-    }
+    for (int64_t col = c0; col < c1; ++col) row[col] *= factors[col - c0];
   }
 }
 
@@ -123,19 +136,17 @@ constexpr double kFlopsPerMaskElement = 16.0;
 // the arguments of the same backward pass with G as its gradient and neither dropout nor activation.
 LinearBackwardArgs form_dropout_grad(const LinearBackwardArgs& g) {
   const Dropout& d = g.dropout;
-  const float scale = dropout_scale(d);
+  const cpu::DropoutRowFn fn = current_dropout_row();
   dispatch_activation(g.activation, [&](auto a) {
     constexpr Activation A = decltype(a)::value;
     const double flops = kFlopsPerMaskElement * static_cast<double>(g.batch) * static_cast<double>(g.out_features);
     split_over_threads(g.batch, kRowAlign, flops, g.num_threads, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
+        const float* factors = row_factors(fn, d, r, 0, g.out_features);
         const int64_t row = r * g.out_features;
-        PhiloxWords words{};
         for (int64_t col = 0; col < g.out_features; ++col) {
-          if ((col & 3) == 0) words = dropout_words(d, r, col);
-          const float factor = dropout_factor(words.w[col & 3], d.p, scale);
           g.dropout_scratch[row + col] =
-              dropout_grad<A>(g.grad_y[row + col], g.y[row + col], factor, d.p, g.negative_slope);
+              dropout_grad<A>(g.grad_y[row + col], g.y[row + col], factors[col], d.p, g.negative_slope);
         }
       }
     });

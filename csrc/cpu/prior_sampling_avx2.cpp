@@ -10,49 +10,20 @@
 #include <cstring>
 
 #include "avx2_math.h"
+#include "philox_avx2.h"
 #include "prior_sampling_simd.h"
 
 namespace pyaae::cpu {
 namespace {
 
-struct Words8 {
-  __m256i w[4];
-};
-
-// 32x32 -> 64-bit products of 8 lanes: (hi, lo) halves, lane order preserved.
-inline void mulhilo8(__m256i a, uint32_t m, __m256i* hi, __m256i* lo) {
-  const __m256i mul = _mm256_set1_epi32(static_cast<int>(m));
-  const __m256i even = _mm256_mul_epu32(a, mul);                           // lanes 0,2,4,6 -> 64-bit
-  const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), mul);     // lanes 1,3,5,7 -> 64-bit
-  *lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
-  *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
-}
-
 // Block `block` of samples first .. first + 7 (counters lo(i), hi(i), block, offset). first is a
 // multiple of 8, so the eight low words never wrap into the high word.
 inline Words8 philox8(uint64_t seed, uint32_t offset, uint64_t first, uint32_t block) {
-  __m256i c0 = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(first))),
-                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  __m256i c1 = _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(first >> 32)));
-  __m256i c2 = _mm256_set1_epi32(static_cast<int>(block));
-  __m256i c3 = _mm256_set1_epi32(static_cast<int>(offset));
-  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
-    if (round > 0) {
-      k0 += 0x9E3779B9u;
-      k1 += 0xBB67AE85u;
-    }
-    __m256i hi0, lo0, hi1, lo1;
-    mulhilo8(c0, 0xD2511F53u, &hi0, &lo0);
-    mulhilo8(c2, 0xCD9E8D57u, &hi1, &lo1);
-    const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32(static_cast<int>(k0)));
-    const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32(static_cast<int>(k1)));
-    c0 = n0;
-    c1 = lo1;
-    c2 = n2;
-    c3 = lo0;
-  }
-  return {{c0, c1, c2, c3}};
+  const __m256i c0 = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(first))),
+                                      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return pyaae::cpu::philox8(c0, _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(first >> 32))),
+                 _mm256_set1_epi32(static_cast<int>(block)), _mm256_set1_epi32(static_cast<int>(offset)),
+                 static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
 }
 
 inline __m256 uniform8(__m256i word) {
