@@ -52,6 +52,9 @@ def check_mlp_args(x: torch.Tensor, weights: Sequence[torch.Tensor], biases: Seq
                    activations: Sequence[str]) -> None:
     """Raise unless the layers chain: weights[i] [out_i, in_i] with in_0 = x's features, in_i = out_(i-1)."""
     check_input(x)
+    for name, value in (("weights", weights), ("biases", biases), ("activations", activations)):
+        if isinstance(value, (torch.Tensor, str)) or not isinstance(value, Sequence):
+            raise TypeError(f"{name} must be a list with one entry per layer, got {type(value).__name__}")
     if len(weights) == 0:
         raise ValueError("weights must hold at least one layer")
     if len(biases) != len(weights) or len(activations) != len(weights):

@@ -526,3 +526,16 @@ def test_pyaae_simd_bogus_still_imports_and_says_why() -> None:
     assert out["auto"] == 2.0
     assert out["simd"].startswith("RuntimeError") and "PYAAE_SIMD" in out["simd"]
     assert out["kernels"].startswith("RuntimeError: backend='kernels' cannot run here") and "PYAAE_SIMD" in out["kernels"]
+
+
+def test_fused_mlp_takes_lists_not_tensors() -> None:
+    x, w = torch.randn(3, 4), torch.randn(5, 4)
+    with pytest.raises(TypeError, match="weights must be a list with one entry per layer, got Tensor"):
+        ops.fused_mlp(x, w, [None], ["relu"])
+    with pytest.raises(TypeError, match="activations must be a list"):
+        ops.fused_mlp(x, [w], [None], "relu")
+
+
+def test_download_without_mirrors_names_them(tmp_path) -> None:
+    with pytest.raises(ValueError, match="mirrors must be a non-empty list"):
+        pyaae.data.load_mnist(tmp_path, download=True, mirrors=[])

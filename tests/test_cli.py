@@ -226,3 +226,10 @@ def test_an_unusable_out_fails_before_any_data_is_read(tmp_path, capsys, monkeyp
     blocker.write_text("not a folder")
     assert main(TRAIN + ["--epochs", "1", "--out", str(blocker / "run")]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_integer_samples_are_refused_not_cast(tmp_path, capsys) -> None:
+    path = tmp_path / "pixels.npy"
+    np.save(path, np.full((10, 784), 200, dtype=np.uint8))
+    assert main(["eval", "parzen", "--samples", str(path), "--num-test", "10", "--no-progress"]) == 2
+    assert "floating-point" in capsys.readouterr().err

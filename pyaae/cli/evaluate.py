@@ -97,10 +97,16 @@ def _samples(args: argparse.Namespace) -> torch.Tensor:
     if not args.samples.is_file():
         raise FileNotFoundError(f"--samples {args.samples} not found")
     if args.samples.suffix == ".npy":
-        return torch.from_numpy(np.load(args.samples, allow_pickle=False)).float()
-    if args.samples.suffix == ".safetensors":
+        samples = torch.from_numpy(np.load(args.samples, allow_pickle=False))
+    elif args.samples.suffix == ".safetensors":
         tensors = load_file(str(args.samples))
         if "samples" not in tensors:
             raise ValueError(f"--samples {args.samples} holds no tensor named 'samples' (it has {sorted(tensors)})")
-        return tensors["samples"].float()
-    raise ValueError(f"--samples must be a .npy or .safetensors file, got {args.samples.name!r}")
+        samples = tensors["samples"]
+    else:
+        raise ValueError(f"--samples must be a .npy or .safetensors file, got {args.samples.name!r}")
+    if not samples.is_floating_point():
+        # Integer pixels (0-255, say) cast silently would be scored as images 255 times too bright.
+        raise ValueError(f"--samples {args.samples} holds {samples.dtype} values: samples must be floating-point "
+                         "pixels in [0, 1] (divide 8-bit pixels by 255)")
+    return samples.float()

@@ -94,6 +94,8 @@ def load_mnist(data_dir: Union[str, os.PathLike, None] = None, split: str = "tra
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+    if download and (isinstance(mirrors, str) or not mirrors):
+        raise ValueError(f"mirrors must be a non-empty list of base URLs to download from, got {mirrors!r}")
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
     part = "test" if split == "test" else "train"
     images = _read(folder, FILES[f"{part}-images"], download, mirrors)

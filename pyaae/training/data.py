@@ -10,6 +10,7 @@ from .config import TrainConfig
 
 Data = Tuple[torch.Tensor, Optional[torch.Tensor]]
 BLOBS_SIZE = 5000  # training examples of the synthetic set when train_size is not given
+MAX_CLASSES = 10_000
 
 
 def training_data(config: TrainConfig) -> Data:
@@ -80,11 +81,18 @@ def _checked(images, labels) -> Data:
     if not torch.isfinite(images).all():
         raise ValueError("dataset images contain NaN or infinity")
     if labels is not None:
-        labels = torch.as_tensor(labels)
+        try:
+            labels = torch.as_tensor(labels)
+        except (RuntimeError, TypeError, ValueError, OverflowError) as exc:
+            raise ValueError(f"dataset labels must be integers that fit in int64: {exc}") from None
         if labels.dtype.is_floating_point or labels.shape != (len(images),):
             raise ValueError(f"dataset labels must be integers of shape ({len(images)},), got "
                              f"{labels.dtype} {tuple(labels.shape)}")
         if labels.min() < 0:
             raise ValueError("dataset labels must be >= 0 (unlabeled examples are chosen by num_labeled)")
+        if labels.max() >= MAX_CLASSES:
+            # A supervised decoder takes one input per class: a label of 1e6 built a million-input layer.
+            raise ValueError(f"dataset labels reach {int(labels.max())}: classes are numbered 0 to at most "
+                             f"{MAX_CLASSES - 1}")
         labels = labels.long()
     return images.float().contiguous(), labels
