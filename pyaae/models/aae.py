@@ -15,8 +15,8 @@ from ..nn import FusedMLP
 from ..priors import Prior
 from .encoders import ENCODERS, make_encoder
 from .persistence import SavedModel
+from .variants import VARIANTS, get_variant
 
-VARIANTS = ("unsupervised", "label_regularized", "supervised")
 NETWORKS = ("encoder", "decoder", "discriminator")
 
 
@@ -52,10 +52,11 @@ class AAE(SavedModel, nn.Module):
         latent_dim = prior.dim if latent_dim is None else latent_dim
         if latent_dim != prior.dim:
             raise ValueError(f"latent_dim {latent_dim} does not match the prior's dimension {prior.dim}")
-        if variant != "unsupervised":
+        labels_to = get_variant(variant).labels
+        if labels_to is not None:
             if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 1:
                 raise ValueError(f"variant {variant!r} needs num_labels (a positive integer), got {num_labels!r}")
-            if variant == "label_regularized" and prior.num_classes not in (None, num_labels):
+            if labels_to == "discriminator" and prior.num_classes not in (None, num_labels):
                 raise ValueError(f"the prior has {prior.num_classes} components/segments but num_labels is "
                                  f"{num_labels}")
         hidden = [int(h) for h in hidden]
@@ -64,8 +65,8 @@ class AAE(SavedModel, nn.Module):
                        "encoder": encoder, "hidden": hidden, "num_labels": num_labels, "noise_dim": int(noise_dim),
                        "init_std": float(init_std), "backend": backend, "dropout": list(dropout),
                        "encoder_noise_scale": float(encoder_noise_scale), "hidden_noise": float(hidden_noise)}
-        label_slots = num_labels if variant == "supervised" else 0
-        disc_slots = num_labels + 1 if variant == "label_regularized" else 0
+        label_slots = num_labels if labels_to == "decoder" else 0
+        disc_slots = num_labels + 1 if labels_to == "discriminator" else 0
         self.encoder = make_encoder(encoder, input_dim, latent_dim, hidden, noise_dim, backend, dropout[0],
                                     encoder_noise_scale, hidden_noise)
         self.decoder = FusedMLP([latent_dim + label_slots, *reversed(hidden), input_dim], out_activation="sigmoid",
@@ -79,6 +80,11 @@ class AAE(SavedModel, nn.Module):
 
     # -- the model's functions ---------------------------------------------------------------------
 
+    @property
+    def labels_to(self) -> Optional[str]:
+        """Where this variant's labels go: None, "discriminator" or "decoder" (pyaae.models.variants)."""
+        return get_variant(self.config["variant"]).labels
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Codes of x [n, input_dim] (a posterior sample while training, its mean in eval mode for the
         Gaussian encoder)."""
@@ -86,7 +92,7 @@ class AAE(SavedModel, nn.Module):
 
     def decode(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Images from codes; the supervised variant also takes the labels (int64 [n])."""
-        if self.config["variant"] == "supervised":
+        if self.labels_to == "decoder":
             z = torch.cat([z, self.one_hot(labels, z.shape[0], with_unlabeled=False).to(z)], 1)
         elif labels is not None:
             raise ValueError(f"labels go to the decoder only in the supervised variant, not {self.config['variant']!r}")
@@ -99,7 +105,7 @@ class AAE(SavedModel, nn.Module):
     def discriminate(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Logits [n, 1] that z came from the prior; the label-regularized variant also takes labels
         (-1: unlabeled, its own slot)."""
-        if self.config["variant"] == "label_regularized":
+        if self.labels_to == "discriminator":
             z = torch.cat([z, self.one_hot(labels, z.shape[0], with_unlabeled=True).to(z)], 1)
         return self.discriminator(z)
 
@@ -108,13 +114,12 @@ class AAE(SavedModel, nn.Module):
         """n images from the prior through the decoder. Labels pick the prior's component (label-
         regularized) or the decoded class (supervised; random classes when None)."""
         device = next(self.parameters()).device
-        variant = self.config["variant"]
-        prior_labels = labels if variant == "label_regularized" else None
+        prior_labels = labels if self.labels_to == "discriminator" else None
         z = self.prior.sample(n, labels=prior_labels, seed=seed, device=device)
-        if variant == "supervised" and labels is None:
+        if self.labels_to == "decoder" and labels is None:
             generator = torch.Generator().manual_seed(seed) if seed is not None else None
             labels = torch.randint(0, self.config["num_labels"], (n,), generator=generator)
-        return self.decode(z, labels.to(device) if variant == "supervised" else None)
+        return self.decode(z, labels.to(device) if self.labels_to == "decoder" else None)
 
     def one_hot(self, labels: Optional[torch.Tensor], n: int, with_unlabeled: bool) -> torch.Tensor:
         """One-hot rows for labels in [0, num_labels) (-1 marks unlabeled, in the extra slot when

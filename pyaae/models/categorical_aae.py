@@ -17,8 +17,8 @@ from ..nn import FusedLinear, FusedMLP
 from ..priors import Categorical, Prior
 from .aae import network_dropouts
 from .persistence import SavedModel
+from .variants import CATEGORICAL_VARIANTS, get_variant
 
-CATEGORICAL_VARIANTS = ("semi_supervised", "clustering", "dim_reduction")
 
 
 class CategoricalAAE(SavedModel, nn.Module):
@@ -47,10 +47,11 @@ class CategoricalAAE(SavedModel, nn.Module):
         self.category_prior = Categorical(torch.full((num_categories,), 1.0 / num_categories, device="cpu"))
         self.config = {"input_dim": int(input_dim), "latent_dim": style_prior.dim, "num_categories": num_categories,
                        "variant": variant, "hidden": hidden, "init_std": float(init_std), "backend": backend,
-                       "labelled": variant == "semi_supervised" if labelled is None else bool(labelled),
+                       "labelled": get_variant(variant).labels == "classifier" if labelled is None else bool(labelled),
                        "dropout": [encoder_p, decoder_p, discriminator_p], "hidden_noise": float(hidden_noise)}
         self.config["num_labels"] = num_categories if self.config["labelled"] else None
-        if variant == "dim_reduction":
+        reduced = get_variant(variant).reduced
+        if reduced:
             # Default margin: 6 style standard deviations, so that clusters of styles barely overlap.
             spread = float(style_prior.sample(4096, seed=0).std(0).mean())
             self.config["head_margin"] = float(head_margin) if head_margin is not None else 6.0 * spread
@@ -58,7 +59,6 @@ class CategoricalAAE(SavedModel, nn.Module):
                               out_dropout=encoder_p, hidden_noise=hidden_noise, out_noise=hidden_noise)
         self.category_head = FusedLinear(hidden[-1], num_categories, backend=backend)
         self.style_head = FusedLinear(hidden[-1], style_prior.dim, backend=backend)
-        reduced = variant == "dim_reduction"
         self.decoder = FusedMLP([(0 if reduced else num_categories) + style_prior.dim, *reversed(hidden), input_dim],
                                 out_activation="sigmoid", backend=backend, dropout=decoder_p)
         self.category_discriminator = FusedMLP([num_categories, *hidden, 1], backend=backend, dropout=discriminator_p)

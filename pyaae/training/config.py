@@ -13,8 +13,8 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 import torch
 
 from .._dropout import check_probability
-from ..models.aae import VARIANTS
-from ..models.categorical_aae import CATEGORICAL_VARIANTS
+from ..models.variants import TABLE as VARIANT_TABLE
+from ..models.variants import get_variant
 from ..models.encoders import ENCODERS
 from ..priors import PRIOR_NAMES, Prior
 from .labelled import LABELLED_SELECTIONS
@@ -181,7 +181,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ValueError/TypeError naming the first field that cannot work (before any data is read)."""
-        _one_of("variant", self.variant, VARIANTS + CATEGORICAL_VARIANTS)
+        _one_of("variant", self.variant, tuple(VARIANT_TABLE))
         _one_of("encoder", self.encoder, ENCODERS)
         _one_of("optimizer", self.optimizer, OPTIMIZERS)
         _one_of("reconstruction_loss", self.reconstruction_loss, RECONSTRUCTION_LOSSES)
@@ -258,14 +258,12 @@ class TrainConfig:
         """Categories of the categorical variants' code."""
         if self.num_categories is not None:
             return self.num_categories
-        if self.variant == "dim_reduction":
-            return 20 if self.num_labeled is None else 10
-        return 10 if self.labelled() else 16
+        return get_variant(self.variant).default_categories(self.num_labeled)
 
     def labelled(self) -> bool:
         """Whether a categorical variant has a classification phase (semi_supervised always,
         dim_reduction when num_labeled is given)."""
-        return self.variant == "semi_supervised" or (self.variant == "dim_reduction" and self.num_labeled is not None)
+        return get_variant(self.variant).labelled(self.num_labeled)
 
     def dropouts(self) -> Tuple[float, float, float]:
         """(encoder, decoder, discriminator) dropout probabilities."""
@@ -279,13 +277,13 @@ class TrainConfig:
         """The std of the encoder's input noise."""
         if self.input_noise is not None:
             return float(self.input_noise)
-        return 0.3 if self.variant in CATEGORICAL_VARIANTS else 0.0
+        return get_variant(self.variant).input_noise
 
     def discriminator_noise_std(self) -> float:
         """The std of the noise on the discriminators' inputs."""
         if self.discriminator_noise is not None:
             return float(self.discriminator_noise)
-        return 0.3 if self.variant == "semi_supervised" else 0.0
+        return get_variant(self.variant).discriminator_noise
 
     def to_json(self) -> Dict[str, Any]:
         """The fields as JSON values; a tensor dataset or a Prior object is described, not stored."""

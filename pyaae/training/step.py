@@ -116,8 +116,7 @@ def train_step(model: AAE, optimizers: Dict[str, torch.optim.Optimizer], x: torc
     the metrics are then this rank's share times the world size (their sum over ranks divided by
     the world size is the minibatch's)."""
     shard = shard or Shard.of(len(x))
-    variant = model.config["variant"]
-    disc_labels = labels if variant == "label_regularized" else None
+    disc_labels = labels if model.labels_to == "discriminator" else None
     # Prior samples for the whole minibatch from the step's stream; each rank keeps its rows.
     prior_labels = disc_labels if model.prior.num_classes is not None else None
     real = shard.take(model.prior.sample(len(x), labels=prior_labels, seed=config.seed, offset=offset,
@@ -125,7 +124,7 @@ def train_step(model: AAE, optimizers: Dict[str, torch.optim.Optimizer], x: torc
     x, labels, disc_labels = shard.take(x), shard.take(labels), shard.take(disc_labels)
     noisy = noisy_input(x, config.input_noise_std())
     # Reconstruction phase.
-    decoder_labels = labels if variant == "supervised" else None
+    decoder_labels = labels if model.labels_to == "decoder" else None
     loss_rec = reconstruction_loss(model.decode(model.encode(noisy), decoder_labels), x, config.reconstruction_loss,
                                    shard)
     update(optimizers["reconstruction"], loss_rec, config.max_grad_norm)

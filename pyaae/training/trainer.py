@@ -11,7 +11,8 @@ import torch
 
 from .._atomic import remove_stale_parts
 from .._process_group import all_ranks_agree, any_rank, rank_and_world, sum_over_ranks
-from ..models import AAE, CATEGORICAL_VARIANTS, CategoricalAAE
+from ..models import AAE, CategoricalAAE
+from ..models.variants import get_variant
 from ..nn.dropout import key_dropout
 from ..priors import Prior, named_prior
 from ..priors.registry import check_dimension
@@ -73,7 +74,7 @@ def _train(config: TrainConfig) -> TrainResult:
         images, labels = labelled_first(images, labels, config.num_labeled, config.labeled_selection, config.seed)
     num_labels = _num_labels(config, labels, prior)
     torch.manual_seed(config.seed)
-    if config.variant in CATEGORICAL_VARIANTS:
+    if get_variant(config.variant).categorical:
         model = CategoricalAAE(prior, config.categories(), input_dim=images.shape[1], variant=config.variant,
                                hidden=list(config.hidden), init_std=config.init_std, backend=config.backend,
                                labelled=config.labelled(), head_margin=config.head_margin,
@@ -112,21 +113,21 @@ def build_prior(config: TrainConfig) -> Prior:
     if isinstance(config.prior, Prior):
         check_dimension(config.prior, config.latent_dim)
         return config.prior
-    return named_prior(config.prior, config.latent_dim, config.prior_std, 2 if config.variant == "dim_reduction" else 8)
+    return named_prior(config.prior, config.latent_dim, config.prior_std, get_variant(config.variant).latent_dim)
 
 
 def _num_labels(config: TrainConfig, labels: Optional[torch.Tensor], prior: Prior) -> Optional[int]:
-    if config.variant in ("unsupervised", "clustering") or (config.variant == "dim_reduction"
-                                                            and not config.labelled()):
+    spec = get_variant(config.variant)
+    if not spec.uses_labels(config.num_labeled):
         return None
     if labels is None:
         raise ValueError(f"variant {config.variant!r} needs labels: use dataset='mnist', 'blobs' or an "
                          "(images, labels) pair")
-    if config.labelled():
+    if spec.labelled(config.num_labeled):
         if int(labels.max()) >= config.categories():
             raise ValueError(f"labels reach {int(labels.max())} but num_categories is {config.categories()}")
         return config.categories()
-    if config.variant == "label_regularized" and prior.num_classes is not None:
+    if spec.labels == "discriminator" and prior.num_classes is not None:
         if int(labels.max()) >= prior.num_classes:
             raise ValueError(f"labels reach {int(labels.max())} but the prior {prior!r} has only "
                              f"{prior.num_classes} components/segments")
@@ -136,8 +137,7 @@ def _num_labels(config: TrainConfig, labels: Optional[torch.Tensor], prior: Prio
 
 def _keeps_labels(config: TrainConfig) -> bool:
     """Whether the variant trains on labels (all, or num_labeled of them)."""
-    return config.variant not in ("unsupervised", "clustering") and (
-        config.variant != "dim_reduction" or config.labelled())
+    return get_variant(config.variant).uses_labels(config.num_labeled)
 
 
 def _known_labels(config: TrainConfig, labels: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
@@ -148,7 +148,7 @@ def _known_labels(config: TrainConfig, labels: Optional[torch.Tensor]) -> Option
     known = labels.clone()
     if config.num_labeled is not None:
         known[config.num_labeled:] = -1
-    if config.variant == "supervised" and (known < 0).any():
+    if get_variant(config.variant).labels == "decoder" and (known < 0).any():
         raise ValueError("the supervised variant needs every label: leave num_labeled unset")
     return known.to(config.device)
 
@@ -227,7 +227,7 @@ def _finite(model: Union[AAE, CategoricalAAE], x: torch.Tensor, labels: Optional
     if isinstance(model, CategoricalAAE):
         reconstruction = model.reconstruct(x)
     else:
-        reconstruction = model.reconstruct(x, labels if model.config["variant"] == "supervised" else None)
+        reconstruction = model.reconstruct(x, labels if model.labels_to == "decoder" else None)
     return bool(torch.isfinite(reconstruction).all())
 
 

@@ -21,7 +21,7 @@ def _decode(model: Model, z: torch.Tensor, labels: Optional[torch.Tensor] = None
     if isinstance(model, CategoricalAAE):
         labels = torch.zeros(len(z), dtype=torch.long) if labels is None else labels
         return model.decode(labels.to(device), z.float().to(device)).cpu()
-    if model.config["variant"] == "supervised" and labels is None:
+    if model.labels_to == "decoder" and labels is None:
         labels = torch.zeros(len(z), dtype=torch.long)
     return model.decode(z.float().to(device), None if labels is None else labels.to(device)).cpu()
 
@@ -35,17 +35,17 @@ def plot_samples(model: Model, *, rows: int = 10, cols: int = 10, seed: int = 0,
     Fig. 9 and 10); the unsupervised one draws from the whole prior."""
     model.eval()
     shape = image_shape(model.config["input_dim"], image_shape_hw)
-    variant, k = model.config["variant"], model.config["num_labels"]
+    k = model.config["num_labels"]
     if isinstance(model, CategoricalAAE):
         k = model.config["num_categories"]
         z = model.prior.sample(cols, seed=seed).repeat(k, 1)
         images = _decode(model, z, torch.arange(k).repeat_interleave(cols))
         rows, title = k, "samples: one category per row, styles from the prior across"
-    elif variant == "supervised":
+    elif model.labels_to == "decoder":
         z = model.prior.sample(rows, seed=seed).repeat_interleave(k, 0)
         labels = torch.arange(k).repeat(rows)
         images, cols, title = _decode(model, z, labels), k, "samples: one style per row, one class per column"
-    elif variant == "label_regularized" and model.prior.num_classes is not None:
+    elif model.labels_to == "discriminator" and model.prior.num_classes is not None:
         rows = min(rows, model.prior.num_classes)
         labels = torch.arange(rows).repeat_interleave(cols)
         images = _decode(model, model.prior.sample(rows * cols, labels=labels, seed=seed))
@@ -110,7 +110,7 @@ def plot_reconstructions(model: Model, images: torch.Tensor, labels: Optional[to
         rebuilt = model.reconstruct(originals.to(device)).cpu()
     else:
         z = model.encode(originals.to(device))
-        rebuilt = _decode(model, z, None if labels is None or model.config["variant"] != "supervised" else labels[:n])
+        rebuilt = _decode(model, z, None if labels is None or model.labels_to != "decoder" else labels[:n])
     fig = new_figure(len(originals) * 0.6 + 0.8, 1.9)
     show_mosaic(fig.add_subplot(), tile(torch.cat([originals, rebuilt]), 2, len(originals), shape),
                 "held-out images and their reconstructions", ["input", "output"])
