@@ -90,3 +90,13 @@ def test_core_sources_never_include_the_emulator() -> None:
                  for p in (ROOT / folder).rglob("*") if p.is_file()
                  and re.search(r'#include\s+["<](\.\./emu/)?simt\.h[">]', p.read_text())]
     assert offenders == []
+
+
+def test_variant_names_are_compared_in_the_variant_table_only() -> None:
+    from pyaae.models.variants import TABLE
+
+    names = "|".join(TABLE)
+    compared = re.compile(rf'(==|!=|\bin)\s*\(?\s*"({names})"|"({names})"\s*(==|!=)')
+    offenders = [f"{p.relative_to(ROOT)}:{i}" for p in PACKAGE.rglob("*.py") if p.name != "variants.py"
+                 for i, line in enumerate(p.read_text().splitlines(), 1) if compared.search(line)]
+    assert offenders == []
