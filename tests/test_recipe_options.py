@@ -104,3 +104,22 @@ def test_hidden_noise_acts_in_training_only_and_keeps_the_stacks_masks() -> None
 def test_semi_supervised_trains_with_hidden_noise() -> None:
     result = pyaae.train(**SEMI, epochs=1, hidden_noise=0.5)
     assert result.model.config["hidden_noise"] == 0.5 and result.history[0]["classification"] > 0
+
+
+def test_discriminators_learn_from_codes_without_the_encoders_dropout(monkeypatch) -> None:
+    from pyaae.training import categorical_step, step
+
+    seen = []
+    real_off = step.dropout_off
+
+    def spy(network):
+        seen.append(network)
+        return real_off(network)
+
+    monkeypatch.setattr(step, "dropout_off", spy)
+    monkeypatch.setattr(categorical_step, "dropout_off", spy)
+    pyaae.train(**SMALL, epochs=1, encoder_dropout=0.2)
+    assert seen and all(isinstance(n, torch.nn.Module) for n in seen)
+    count = len(seen)
+    result = pyaae.train(**SEMI, epochs=1, encoder_dropout=0.2)
+    assert len(seen) > count and seen[-1] is result.model.trunk

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from .._process_group import sum_over_ranks
 from ..models import CategoricalAAE
+from ..nn.dropout import dropout_off
 from .config import TrainConfig
 from .distributed import Shard
 from .step import adversarial_losses, fooling_loss, frozen, noisy_input, reconstruction_loss, update
@@ -39,15 +40,21 @@ def categorical_step(model: CategoricalAAE, optimizers: Dict[str, torch.optim.Op
     # encoder's update too.
     n = len(x)
     probs, z = model.encode(noisy)
+    if config.encoder_dropout > 0:
+        # As in train_step: the discriminators learn from codes of the encoder with its dropout off.
+        with torch.no_grad(), dropout_off(model.trunk):
+            codes_y, codes_z = model.encode(noisy)
+    else:
+        codes_y, codes_z = probs.detach(), z.detach()
     real_y = shard.take(model.category_prior.sample(n_all, seed=config.seed, offset=offset, device=x.device,
                                                     backend=config.backend))
     real_z = shard.take(model.prior.sample(n_all, seed=config.seed + STYLE_SEED_OFFSET, offset=offset,
                                            device=x.device, backend=config.backend))
     std = config.discriminator_noise_std()
     loss_dy, accuracy_y = adversarial_losses(
-        model.category_discriminator(noisy_input(torch.cat([real_y.to(probs), probs.detach()]), std)), n, shard)
+        model.category_discriminator(noisy_input(torch.cat([real_y.to(codes_y), codes_y]), std)), n, shard)
     loss_dz, accuracy_z = adversarial_losses(
-        model.style_discriminator(noisy_input(torch.cat([real_z.to(z), z.detach()]), std)), n, shard)
+        model.style_discriminator(noisy_input(torch.cat([real_z.to(codes_z), codes_z]), std)), n, shard)
     loss_d = loss_dy + loss_dz
     update(optimizers["discriminator"], loss_d, config.max_grad_norm)
     with frozen(model.category_discriminator, model.style_discriminator):
