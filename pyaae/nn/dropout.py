@@ -10,8 +10,9 @@ from typing import Dict, Iterator
 import torch
 from torch import nn
 
+from .._splitmix import GOLDEN_GAMMA, splitmix64
+
 _WORD = 2**32
-_KEY = 2**64
 # Passes of one module within a training step that get masks of their own (the step counter of step s
 # starts at s * PASSES_PER_STEP).
 PASSES_PER_STEP = 16
@@ -39,14 +40,10 @@ class DropoutStream:
 
 
 def _mix(*words: int) -> int:
-    """A 64-bit seed from words (SplitMix64's finalizer over their running sum): different words, unrelated seeds."""
+    """A 64-bit seed from words (SplitMix64 over their running sum): different words, unrelated seeds."""
     h = 0
     for w in words:
-        h = (h + w + 0x9E3779B97F4A7C15) % _KEY
-        z = h
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % _KEY
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % _KEY
-        h = z ^ (z >> 31)
+        h = splitmix64(h + w + GOLDEN_GAMMA)
     return h
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .._dispatch import kernel_module
+from .._splitmix import GOLDEN_GAMMA, splitmix64
 from .._threads import get_num_threads
 from ..ops._arrays import KernelCall
 
@@ -184,11 +185,7 @@ class Prior:
 
 def _reference_seed(seed: int, offset: int) -> int:
     """One 63-bit generator seed per (seed, offset): splitmix64's finalizer over seed and offset."""
-    mask = 2**64 - 1
-    x = (seed + (offset + 1) * 0x9E3779B97F4A7C15) & mask
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
-    return (x ^ (x >> 31)) >> 1
+    return splitmix64(seed + (offset + 1) * GOLDEN_GAMMA) >> 1
 
 
 def weights_cdf(weights: torch.Tensor) -> torch.Tensor:
