@@ -5,6 +5,7 @@ masks on a resumed run, on any thread count and on every backend."""
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Dict, Iterator
 
 import torch
@@ -39,6 +40,7 @@ class DropoutStream:
         return key
 
 
+@functools.lru_cache(maxsize=None)  # key_dropout asks for the same few seeds at every training step
 def _mix(*words: int) -> int:
     """A 64-bit seed from words (SplitMix64 over their running sum): different words, unrelated seeds."""
     h = 0
