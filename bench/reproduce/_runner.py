@@ -13,7 +13,7 @@ import platform
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import torch
 
@@ -39,8 +39,8 @@ def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[
     """Train under ``config`` within args.budget minutes (resuming), evaluate (``evaluate(model, finished)``:
     the test set only when finished), write and print the result."""
     path = args.out / "result.json"
-    earlier = _earlier_invocations(path)  # read first: a file it cannot read stops the run before training
-    validations = _earlier_validations(path)
+    # Read first: a file it cannot read stops the run before training.
+    earlier, validations = _earlier_record(path)
     config = config.replace(data_dir=args.data_dir, checkpoint_dir=str(args.out), resume=True, device=args.device,
                             progress=False, download=True, epochs=args.epochs, max_minutes=args.budget,
                             seed=args.seed)
@@ -73,24 +73,20 @@ def run(args: argparse.Namespace, config: pyaae.TrainConfig, evaluate: Callable[
     return result
 
 
-def _earlier_invocations(path: Path) -> List[Dict]:
-    """The invocations recorded in an earlier result.json of the run (a resumed run keeps them all;
-    a file from before invocations were recorded contributes its one command)."""
+def _earlier_record(path: Path) -> Tuple[List[Dict], List[Dict]]:
+    """The invocations and validation evaluations recorded in an earlier result.json of the run (a
+    resumed run keeps them all; a file from before invocations were recorded contributes its one
+    command, one from before validations were recorded none)."""
     if not path.is_file():
-        return []
+        return [], []
     try:
         earlier = json.loads(path.read_text())
         if "invocations" in earlier:
-            return list(earlier["invocations"])
-        return [{"command": earlier["command"], "machine": earlier["machine"], "epochs_after": earlier["epochs"]}]
+            invocations = list(earlier["invocations"])
+        else:
+            invocations = [{"command": earlier["command"], "machine": earlier["machine"],
+                            "epochs_after": earlier["epochs"]}]
+        return invocations, list(earlier.get("validation", []))
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not a result.json of this driver ({type(error).__name__}: {error}); move it "
                          f"aside to resume the run with a fresh record") from error
-
-
-
-def _earlier_validations(path: Path) -> List[Dict]:
-    """The validation evaluations of the run's earlier invocations (none before they were recorded)."""
-    if not path.is_file():
-        return []
-    return list(json.loads(path.read_text()).get("validation", []))
